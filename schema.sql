@@ -1,0 +1,150 @@
+-- Parley schema. Applied by `parley migrate` and at every start, in one
+-- transaction under an advisory lock (store.Migrate). The version it brings is
+-- store.SchemaVersion; bump both together and add an upgrade step there.
+
+CREATE TABLE users (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username      text        NOT NULL,
+    display_name  text        NOT NULL,
+    password_hash text        NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    last_seen_at  timestamptz,
+    CONSTRAINT users_username_lower CHECK (username = lower(username))
+);
+CREATE UNIQUE INDEX users_username_key ON users (username);
+-- user search: prefix match on username and display name
+CREATE INDEX users_username_prefix ON users (username text_pattern_ops);
+CREATE INDEX users_display_name_prefix ON users (lower(display_name) text_pattern_ops);
+
+-- Sessions hold only the SHA-256 of the bearer token.
+CREATE TABLE sessions (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id      bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    token_hash   bytea       NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL,
+    user_agent   text        NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX sessions_token_hash_key ON sessions (token_hash);
+CREATE INDEX sessions_user_id ON sessions (user_id);
+CREATE INDEX sessions_expires_at ON sessions (expires_at);
+
+-- Contacts are one-directional: a private address book with aliases.
+CREATE TABLE contacts (
+    owner_id   bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id    bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    alias      text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (owner_id, user_id),
+    CONSTRAINT contacts_not_self CHECK (owner_id <> user_id)
+);
+-- presence fan-out: who has this user as a contact
+CREATE INDEX contacts_user_id ON contacts (user_id);
+
+CREATE TABLE groups (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name        text        NOT NULL,
+    description text        NOT NULL DEFAULT '',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    change_id   bigint      NOT NULL DEFAULT 0
+);
+
+CREATE TABLE group_members (
+    group_id  bigint      NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+    user_id   bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role      text        NOT NULL DEFAULT 'member',
+    joined_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (group_id, user_id),
+    CONSTRAINT group_members_role CHECK (role IN ('owner', 'admin', 'member'))
+);
+CREATE INDEX group_members_user_id ON group_members (user_id);
+-- exactly one owner per group
+CREATE UNIQUE INDEX group_members_one_owner ON group_members (group_id) WHERE role = 'owner';
+
+CREATE TABLE invites (
+    code       text        PRIMARY KEY,
+    group_id   bigint      NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+    created_by bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    max_uses   integer,
+    uses       integer     NOT NULL DEFAULT 0,
+    expires_at timestamptz,
+    revoked_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX invites_group_id ON invites (group_id);
+
+-- A conversation is a direct chat (two members, direct_key = "low:high")
+-- or a channel of a group.
+CREATE TABLE conversations (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind       text        NOT NULL,
+    group_id   bigint      REFERENCES groups (id) ON DELETE CASCADE,
+    name       text        NOT NULL DEFAULT '',
+    direct_key text,
+    last_seq   bigint      NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT conversations_kind CHECK (kind IN ('direct', 'channel')),
+    CONSTRAINT conversations_shape CHECK (
+        (kind = 'direct' AND direct_key IS NOT NULL AND group_id IS NULL) OR
+        (kind = 'channel' AND direct_key IS NULL AND group_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX conversations_direct_key ON conversations (direct_key) WHERE direct_key IS NOT NULL;
+CREATE UNIQUE INDEX conversations_channel_name ON conversations (group_id, name) WHERE group_id IS NOT NULL;
+
+-- Per-member state: receipts as watermarks, and the member's own flags.
+-- change_id is taken from change_seq on every change that /sync reports,
+-- so a sync is an index range scan, never a scan of messages.
+CREATE SEQUENCE change_seq;
+
+CREATE TABLE members (
+    conversation_id bigint      NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    user_id         bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    delivered_seq   bigint      NOT NULL DEFAULT 0,
+    read_seq        bigint      NOT NULL DEFAULT 0,
+    cleared_seq     bigint      NOT NULL DEFAULT 0,
+    pinned          boolean     NOT NULL DEFAULT false,
+    archived        boolean     NOT NULL DEFAULT false,
+    muted           boolean     NOT NULL DEFAULT false,
+    hidden          boolean     NOT NULL DEFAULT false,
+    joined_at       timestamptz NOT NULL DEFAULT now(),
+    change_id       bigint      NOT NULL DEFAULT nextval('change_seq'),
+    PRIMARY KEY (conversation_id, user_id),
+    CONSTRAINT members_read_le_delivered CHECK (read_seq <= delivered_seq)
+);
+CREATE INDEX members_user_id ON members (user_id, conversation_id);
+CREATE INDEX members_user_change ON members (user_id, change_id);
+
+-- Tombstones for /sync: conversations a user left or lost.
+CREATE TABLE removals (
+    user_id         bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    conversation_id bigint NOT NULL,
+    change_id       bigint NOT NULL DEFAULT nextval('change_seq'),
+    PRIMARY KEY (user_id, conversation_id)
+);
+CREATE INDEX removals_user_change ON removals (user_id, change_id);
+
+CREATE TABLE messages (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    conversation_id bigint      NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    seq             bigint      NOT NULL,
+    sender_id       bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    client_id       text        NOT NULL,
+    body            text        NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+-- history paging and the last message of a conversation
+CREATE UNIQUE INDEX messages_conversation_seq ON messages (conversation_id, seq);
+-- idempotent sends
+CREATE UNIQUE INDEX messages_client_id ON messages (conversation_id, sender_id, client_id);
+
+-- Transactional outbox: events written with the change that caused them,
+-- published after commit, deleted once the broker confirms.
+CREATE TABLE outbox (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    topic      text        NOT NULL,
+    payload    bytea       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);

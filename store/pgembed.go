@@ -1,0 +1,365 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EmbeddedOptions configure the private PostgreSQL cluster.
+type EmbeddedOptions struct {
+	// Dir is the cluster's data directory ($PARLEY_DATA_DIR/postgres).
+	Dir string
+	// BinDir holds initdb and postgres; empty means search for them.
+	BinDir string
+	// RunAs is the unprivileged user that runs PostgreSQL when Parley runs
+	// as root; empty means "postgres", else "nobody".
+	RunAs  string
+	Logger *slog.Logger
+}
+
+// Embedded is a running private PostgreSQL cluster, reachable only through a
+// unix socket inside (or, for long paths, next to) its data directory.
+type Embedded struct {
+	dir     string
+	sockDir string
+	log     *slog.Logger
+	cmd     *exec.Cmd
+	done    chan struct{}
+	waitErr error
+}
+
+const (
+	embeddedUser = "parley"
+	embeddedDB   = "parley"
+	maxSocketLen = 100 // sun_path is 108 bytes; keep a margin
+)
+
+// ErrNoPostgres means no PostgreSQL server binaries were found.
+var ErrNoPostgres = errors.New("no PostgreSQL server binaries found (looked for initdb and postgres in PARLEY_PG_BIN, on PATH, in `pg_config --bindir` and under /usr/lib/postgresql/*/bin): install the PostgreSQL server package (Debian: apt-get install postgresql), or set PARLEY_DATABASE_URL to use an external database")
+
+// FindPostgresBin returns a directory holding initdb and postgres.
+func FindPostgresBin(override string) (string, error) {
+	has := func(dir string) bool {
+		for _, name := range []string{"initdb", "postgres"} {
+			fi, err := os.Stat(filepath.Join(dir, name))
+			if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	if override != "" {
+		if has(override) {
+			return override, nil
+		}
+		return "", fmt.Errorf("PARLEY_PG_BIN=%s does not hold initdb and postgres: %w", override, ErrNoPostgres)
+	}
+	if p, err := exec.LookPath("initdb"); err == nil && has(filepath.Dir(p)) {
+		return filepath.Dir(p), nil
+	}
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		if dir := strings.TrimSpace(string(out)); has(dir) {
+			return dir, nil
+		}
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return pgMajor(dirs[i]) > pgMajor(dirs[j]) })
+	for _, dir := range dirs {
+		if has(dir) {
+			return dir, nil
+		}
+	}
+	return "", ErrNoPostgres
+}
+
+func pgMajor(binDir string) float64 {
+	v, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(binDir)), 64)
+	return v
+}
+
+// StartEmbedded creates the cluster on first use, recovers from a previous
+// unclean stop, starts PostgreSQL and waits until it accepts connections.
+func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	bin, err := FindPostgresBin(o.BinDir)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	cred, runAs, err := unprivileged(o.RunAs)
+	if err != nil {
+		return nil, err
+	}
+	if cred != nil {
+		if err := reachable(parent, cred, runAs); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create database directory: %w", err)
+	}
+	sockDir := dir
+	if len(sockDir)+len("/.s.PGSQL.5432") > maxSocketLen {
+		sum := sha256.Sum256([]byte(dir))
+		sockDir = filepath.Join(os.TempDir(), "parley-pg-"+hex.EncodeToString(sum[:6]))
+		if err := os.MkdirAll(sockDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create socket directory: %w", err)
+		}
+	}
+	if cred != nil {
+		for _, d := range []string{dir, sockDir} {
+			if err := os.Chown(d, int(cred.Uid), int(cred.Gid)); err != nil {
+				return nil, fmt.Errorf("hand %s to user %s: %w", d, runAs, err)
+			}
+		}
+	}
+	e := &Embedded{dir: dir, sockDir: sockDir, log: log, done: make(chan struct{})}
+
+	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); errors.Is(err, fs.ErrNotExist) {
+		if err := e.initdb(ctx, bin, cred); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.recoverStale(); err != nil {
+		return nil, err
+	}
+	if err := e.start(bin, cred, parent); err != nil {
+		return nil, err
+	}
+	if err := e.waitReady(ctx); err != nil {
+		_ = e.Stop(context.Background())
+		return nil, err
+	}
+	return e, nil
+}
+
+// URL is the connection string for the cluster's parley database.
+func (e *Embedded) URL() string {
+	return fmt.Sprintf("postgres://%s@/%s?host=%s&sslmode=disable", embeddedUser, embeddedDB, url.QueryEscape(e.sockDir))
+}
+
+// Pid is the postmaster's process id.
+func (e *Embedded) Pid() int { return e.cmd.Process.Pid }
+
+// Stop shuts PostgreSQL down (fast mode: open sessions are ended, the data is
+// checkpointed) and waits for it; past ctx it shuts down immediately.
+func (e *Embedded) Stop(ctx context.Context) error {
+	select {
+	case <-e.done:
+		return nil
+	default:
+	}
+	_ = e.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		_ = e.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-e.done:
+		case <-time.After(10 * time.Second):
+			_ = e.cmd.Process.Kill()
+			<-e.done
+		}
+	}
+	e.log.Info("database stopped")
+	return nil
+}
+
+// Done is closed when the postmaster exits.
+func (e *Embedded) Done() <-chan struct{} { return e.done }
+
+func (e *Embedded) initdb(ctx context.Context, bin string, cred *syscall.Credential) error {
+	e.log.Info("initializing database (first start)", "dir", e.dir)
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "initdb"),
+		"-D", e.dir, "-U", embeddedUser, "-A", "trust", "-E", "UTF8", "--locale=C")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	cmd.Dir = e.dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("initdb in %s failed: %w\n%s", e.dir, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// recoverStale handles the postmaster.pid left by a crash. A postmaster still
+// running on this directory (an earlier parley was killed) is shut down; a
+// pid file naming a dead or unrelated process is removed, since a reused pid
+// would otherwise make PostgreSQL refuse to start.
+func (e *Embedded) recoverStale() error {
+	pidFile := filepath.Join(e.dir, "postmaster.pid")
+	b, err := os.ReadFile(pidFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if pid > 0 && pid != os.Getpid() && isPostmasterOf(pid, e.dir) {
+		e.log.Warn("stopping a database server left running by an earlier start", "pid", pid)
+		p, _ := os.FindProcess(pid)
+		_ = p.Signal(syscall.SIGINT)
+		deadline := time.Now().Add(30 * time.Second)
+		for isPostmasterOf(pid, e.dir) {
+			if time.Now().After(deadline) {
+				_ = p.Signal(syscall.SIGQUIT)
+				deadline = time.Now().Add(30 * time.Second)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return nil
+	}
+	e.log.Warn("removing a stale postmaster.pid from an unclean stop", "pid", pid)
+	_ = os.Remove(filepath.Join(e.sockDir, ".s.PGSQL.5432.lock"))
+	_ = os.Remove(filepath.Join(e.sockDir, ".s.PGSQL.5432"))
+	return os.Remove(pidFile)
+}
+
+// isPostmasterOf reports whether pid is alive and is a postgres serving dir.
+func isPostmasterOf(pid int, dir string) bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// a zombie is already dead
+		if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			return false
+		}
+	}
+	args := strings.Split(string(cmdline), "\x00")
+	return len(args) > 0 && filepath.Base(args[0]) == "postgres" && strings.Contains(string(cmdline), dir)
+}
+
+func (e *Embedded) start(bin string, cred *syscall.Credential, logDir string) error {
+	logPath := filepath.Join(logDir, "postgres.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("open database log: %w", err)
+	}
+	defer logFile.Close()
+	e.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", e.dir,
+		"-c", "listen_addresses=", "-c", "unix_socket_directories="+e.sockDir,
+		"-c", "unix_socket_permissions=0700")
+	e.cmd.Dir = e.dir
+	e.cmd.Stdout, e.cmd.Stderr = logFile, logFile
+	e.cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: cred,
+		// Its own process group, so a terminal's Ctrl-C reaches only Parley,
+		// which then stops the database last.
+		Setpgid: true,
+		// If Parley dies without stopping it, the database shuts down.
+		Pdeathsig: syscall.SIGINT,
+	}
+	if err := e.cmd.Start(); err != nil {
+		return fmt.Errorf("start postgres: %w", err)
+	}
+	e.log.Info("database starting", "dir", e.dir, "socket_dir", e.sockDir, "log", logPath)
+	go func() {
+		e.waitErr = e.cmd.Wait()
+		close(e.done)
+	}()
+	return nil
+}
+
+func (e *Embedded) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	admin := fmt.Sprintf("postgres://%s@/postgres?host=%s&sslmode=disable&connect_timeout=2", embeddedUser, url.QueryEscape(e.sockDir))
+	for {
+		conn, err := pgx.Connect(ctx, admin)
+		if err == nil {
+			defer conn.Close(ctx)
+			var exists bool
+			if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", embeddedDB).Scan(&exists); err != nil {
+				return fmt.Errorf("database check: %w", err)
+			}
+			if !exists {
+				if _, err := conn.Exec(ctx, "CREATE DATABASE "+embeddedDB); err != nil {
+					return fmt.Errorf("create database: %w", err)
+				}
+			}
+			e.log.Info("database ready")
+			return nil
+		}
+		select {
+		case <-e.done:
+			return fmt.Errorf("postgres exited during start (%v); see %s", e.waitErr, filepath.Join(filepath.Dir(e.dir), "postgres.log"))
+		case <-ctx.Done():
+			return fmt.Errorf("postgres did not become ready: %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// unprivileged returns the credential to run PostgreSQL with when Parley is
+// root (initdb and postgres refuse to run as root), or nil.
+func unprivileged(name string) (*syscall.Credential, string, error) {
+	if os.Geteuid() != 0 {
+		return nil, "", nil
+	}
+	names := []string{name}
+	if name == "" {
+		names = []string{"postgres", "nobody"}
+	}
+	for _, n := range names {
+		u, err := user.Lookup(n)
+		if err != nil {
+			continue
+		}
+		uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, n, nil
+	}
+	return nil, "", fmt.Errorf("parley runs as root, and PostgreSQL refuses to: no unprivileged user %q to run it as; create one, run parley as a normal user, or set PARLEY_DATABASE_URL", strings.Join(names, `" or "`))
+}
+
+// reachable checks that user can traverse every directory down to dir.
+func reachable(dir string, cred *syscall.Credential, name string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		mode := fi.Mode().Perm()
+		ok := mode&0o001 != 0 ||
+			(st.Uid == cred.Uid && mode&0o100 != 0) ||
+			(st.Gid == cred.Gid && mode&0o010 != 0)
+		if !ok {
+			return fmt.Errorf("the data directory %s is not reachable by the user %q that runs the embedded PostgreSQL: %s has mode %04o; "+
+				"set PARLEY_DATA_DIR to a directory that user can reach (such as /var/lib/parley), allow it with `chmod o+x %s`, "+
+				"or set PARLEY_DATABASE_URL to use an external database", dir, name, d, mode, d)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,173 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/store"
+	"github.com/parleychat/parley/store/storetest"
+)
+
+// reachableTempDir makes a temp directory the unprivileged database user can
+// reach (os.MkdirTemp makes 0700 directories).
+func reachableTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "parley-pg-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func startEmbedded(t *testing.T, dir string) *store.Embedded {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	e, err := store.StartEmbedded(ctx, store.EmbeddedOptions{Dir: filepath.Join(dir, "postgres")})
+	if err != nil {
+		t.Fatalf("start embedded postgres: %v", err)
+	}
+	t.Cleanup(func() { _ = e.Stop(context.Background()) })
+	return e
+}
+
+func openEmbedded(t *testing.T, e *store.Embedded) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), e.URL(), 2)
+	if err != nil {
+		t.Fatalf("open embedded database: %v", err)
+	}
+	return db
+}
+
+func TestEmbeddedLifecycle(t *testing.T) {
+	ctx := context.Background()
+	dir := reachableTempDir(t)
+
+	// First start: initdb, migrate, write.
+	e := startEmbedded(t, dir)
+	if strings.Contains(e.URL(), "127.0.0.1") || strings.Contains(e.URL(), "localhost") {
+		t.Fatalf("embedded database must listen on a unix socket only: %s", e.URL())
+	}
+	db := openEmbedded(t, e)
+	if _, err := store.Migrate(ctx, db, storetest.Schema(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateUser(ctx, store.CreateUserParams{Username: "kept", DisplayName: "Kept", PasswordHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	var listen string
+	if err := db.Pool.QueryRow(ctx, "SHOW listen_addresses").Scan(&listen); err != nil || listen != "" {
+		t.Fatalf("listen_addresses = %q, %v; want no TCP", listen, err)
+	}
+	db.Close()
+	if err := e.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "postgres", "postmaster.pid")); !os.IsNotExist(err) {
+		t.Fatalf("postmaster.pid left after a clean stop: %v", err)
+	}
+
+	// Second start: the data is kept.
+	e = startEmbedded(t, dir)
+	db = openEmbedded(t, e)
+	if applied, err := store.Migrate(ctx, db, storetest.Schema(t)); err != nil || applied {
+		t.Fatalf("second migrate: applied=%v err=%v", applied, err)
+	}
+	if _, err := db.GetUserByUsername(ctx, "kept"); err != nil {
+		t.Fatalf("user lost across restart: %v", err)
+	}
+	db.Close()
+
+	// A crash: the postmaster is SIGKILLed and leaves its postmaster.pid.
+	if err := syscall.Kill(e.Pid(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-e.Done()
+	// Its pid may be reused by an unrelated process before the next start.
+	sleeper := exec.Command("sleep", "60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sleeper.Process.Kill()
+	pidFile := filepath.Join(dir, "postgres", "postmaster.pid")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("expected a stale postmaster.pid after SIGKILL: %v", err)
+	}
+	lines := strings.SplitN(string(b), "\n", 2)
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(sleeper.Process.Pid)+"\n"+lines[1]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e = startEmbedded(t, dir)
+	db = openEmbedded(t, e)
+	if _, err := db.GetUserByUsername(ctx, "kept"); err != nil {
+		t.Fatalf("user lost across crash recovery: %v", err)
+	}
+	db.Close()
+
+	// An earlier parley was SIGKILLed and its postmaster still runs on the
+	// directory: the next start takes over.
+	e2 := startEmbedded(t, dir)
+	select {
+	case <-e.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the orphaned postmaster was not stopped")
+	}
+	db = openEmbedded(t, e2)
+	defer db.Close()
+	if _, err := db.GetUserByUsername(ctx, "kept"); err != nil {
+		t.Fatalf("user lost after taking over: %v", err)
+	}
+}
+
+func TestEmbeddedLongPathUsesShortSocketDir(t *testing.T) {
+	dir := reachableTempDir(t)
+	deep := filepath.Join(dir, strings.Repeat("d", 60), strings.Repeat("e", 60))
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := startEmbedded(t, deep)
+	db := openEmbedded(t, e)
+	defer db.Close()
+	if err := db.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEmbeddedErrorsNameTheFix(t *testing.T) {
+	_, err := store.StartEmbedded(context.Background(), store.EmbeddedOptions{
+		Dir: filepath.Join(reachableTempDir(t), "postgres"), BinDir: "/nonexistent",
+	})
+	if !errors.Is(err, store.ErrNoPostgres) || !strings.Contains(err.Error(), "PARLEY_DATABASE_URL") ||
+		!strings.Contains(err.Error(), "install") {
+		t.Fatalf("missing binaries: %v", err)
+	}
+
+	if os.Geteuid() == 0 {
+		// Root runs the database as an unprivileged user, who cannot reach
+		// a directory under a 0700 parent.
+		closed := reachableTempDir(t)
+		if err := os.Chmod(closed, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		_, err := store.StartEmbedded(context.Background(), store.EmbeddedOptions{
+			Dir: filepath.Join(closed, "data", "postgres"),
+		})
+		if err == nil || !strings.Contains(err.Error(), "not reachable") || !strings.Contains(err.Error(), "PARLEY_DATA_DIR") {
+			t.Fatalf("unreachable data dir: %v", err)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+// Package store is Parley's only door to Postgres: the sqlc-generated
+// queries, the schema migration, transactions, and the private cluster that
+// runs when no external database is configured.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// SchemaVersion is the schema this binary brings in schema.sql.
+const SchemaVersion = 1
+
+// schemaLockID is the advisory lock taken while migrating, so several nodes
+// starting at once apply the schema exactly once.
+const schemaLockID = 0x7061726c6579 // "parley"
+
+// DB is a connection pool with the generated queries on it.
+type DB struct {
+	*Queries
+	Pool *pgxpool.Pool
+}
+
+// Open connects to url and checks the connection.
+func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return &DB{Queries: New(pool), Pool: pool}, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+// InTx runs fn in a transaction, committing when it returns nil.
+func (db *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		return fn(db.Queries.WithTx(tx))
+	})
+}
+
+// ErrSchemaTooNew means the database was migrated by a newer Parley.
+var ErrSchemaTooNew = errors.New("database schema is newer than this binary")
+
+// Migrate applies schema (the contents of schema.sql) when the database has
+// none yet, in one transaction holding an advisory lock, and records
+// SchemaVersion. It refuses a database whose recorded version is newer.
+func Migrate(ctx context.Context, db *DB, schema string) (applied bool, err error) {
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(schemaLockID)); err != nil {
+			return fmt.Errorf("lock schema: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS parley_schema (
+			version    integer     NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return fmt.Errorf("create parley_schema: %w", err)
+		}
+		var current int
+		err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM parley_schema").Scan(&current)
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		switch {
+		case current > SchemaVersion:
+			return fmt.Errorf("%w: the database is at version %d, this binary knows up to %d; run a newer parley",
+				ErrSchemaTooNew, current, SchemaVersion)
+		case current == SchemaVersion:
+			return nil
+		case current != 0:
+			return fmt.Errorf("database schema version %d has no upgrade path to %d", current, SchemaVersion)
+		}
+		if _, err := tx.Exec(ctx, schema); err != nil {
+			return fmt.Errorf("apply schema: %w", err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO parley_schema (version) VALUES ($1)", SchemaVersion); err != nil {
+			return fmt.Errorf("record schema version: %w", err)
+		}
+		applied = true
+		return nil
+	})
+	return applied, err
+}
