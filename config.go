@@ -1,0 +1,217 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// Config is every setting of `parley serve`, from PARLEY_* variables and
+// flags (flags win), validated before anything starts.
+type Config struct {
+	Addr           string
+	DataDir        string
+	DatabaseURL    string
+	PGBin          string
+	AMQPURL        string
+	Memcached      []string
+	NodeID         string
+	LogFormat      string // text | json
+	LogLevel       slog.Level
+	AllowedOrigins []string
+	TrustedProxies []netip.Prefix
+	SignupOpen     bool
+}
+
+// setting is one configuration variable: its flag, its environment
+// variable, its default and how to check and store it.
+type setting struct {
+	flag, env, def, usage string
+	set                   func(c *Config, v string) error
+}
+
+func settings() []setting {
+	return []setting{
+		{"addr", "PARLEY_ADDR", ":8080", "address to listen on (host:port)", func(c *Config, v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return errors.New("want host:port, such as :8080 or 127.0.0.1:8080")
+			}
+			c.Addr = v
+			return nil
+		}},
+		{"data-dir", "PARLEY_DATA_DIR", "./parley-data", "directory for the embedded database and other state", func(c *Config, v string) error {
+			if v == "" {
+				return errors.New("must not be empty")
+			}
+			c.DataDir = v
+			return nil
+		}},
+		{"database-url", "PARLEY_DATABASE_URL", "", "external PostgreSQL URL (postgres://...); empty runs a private cluster in the data directory", func(c *Config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+					return errors.New("want a postgres:// URL")
+				}
+			}
+			c.DatabaseURL = v
+			return nil
+		}},
+		{"pg-bin", "PARLEY_PG_BIN", "", "directory of the PostgreSQL server binaries for the private cluster (default: search)", func(c *Config, v string) error {
+			c.PGBin = v
+			return nil
+		}},
+		{"amqp-url", "PARLEY_AMQP_URL", "", "RabbitMQ URL (amqp://...) for cluster mode; empty uses the in-process event bus", func(c *Config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
+					return errors.New("want an amqp:// or amqps:// URL")
+				}
+			}
+			c.AMQPURL = v
+			return nil
+		}},
+		{"memcached", "PARLEY_MEMCACHED", "", "comma-separated memcached host:port list for cluster presence; empty uses the in-process tracker", func(c *Config, v string) error {
+			c.Memcached = nil
+			for _, s := range splitList(v) {
+				if _, _, err := net.SplitHostPort(s); err != nil {
+					return fmt.Errorf("%q is not host:port", s)
+				}
+				c.Memcached = append(c.Memcached, s)
+			}
+			return nil
+		}},
+		{"node-id", "PARLEY_NODE_ID", "", "this node's unique name in a cluster (default: hostname and a random suffix)", func(c *Config, v string) error {
+			if v == "" {
+				host, _ := os.Hostname()
+				if host == "" {
+					host = "parley"
+				}
+				var b [3]byte
+				_, _ = rand.Read(b[:])
+				v = host + "-" + hex.EncodeToString(b[:])
+			}
+			if len(v) > 64 || strings.ContainsAny(v, " \t\n.*#") {
+				return errors.New("want at most 64 characters without spaces, '.', '*' or '#'")
+			}
+			c.NodeID = v
+			return nil
+		}},
+		{"log-format", "PARLEY_LOG_FORMAT", "", "text or json (default: text on a terminal, json otherwise)", func(c *Config, v string) error {
+			switch v {
+			case "text", "json":
+			case "":
+				v = "json"
+				if isTerminal(os.Stderr) {
+					v = "text"
+				}
+			default:
+				return errors.New("want text or json")
+			}
+			c.LogFormat = v
+			return nil
+		}},
+		{"log-level", "PARLEY_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
+			return c.LogLevel.UnmarshalText([]byte(v))
+		}},
+		{"allowed-origins", "PARLEY_ALLOWED_ORIGINS", "", "comma-separated extra origins (scheme://host[:port]) allowed to make cookie requests", func(c *Config, v string) error {
+			c.AllowedOrigins = nil
+			for _, s := range splitList(v) {
+				u, err := url.Parse(s)
+				if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+					return fmt.Errorf("%q is not an origin such as https://chat.example.com", s)
+				}
+				c.AllowedOrigins = append(c.AllowedOrigins, strings.TrimSuffix(s, "/"))
+			}
+			return nil
+		}},
+		{"trusted-proxies", "PARLEY_TRUSTED_PROXIES", "", "comma-separated proxy IPs or CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed", func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for _, s := range splitList(v) {
+				p, err := netip.ParsePrefix(s)
+				if err != nil {
+					a, aerr := netip.ParseAddr(s)
+					if aerr != nil {
+						return fmt.Errorf("%q is not an IP address or CIDR", s)
+					}
+					p = netip.PrefixFrom(a, a.BitLen())
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+			}
+			return nil
+		}},
+		{"signup", "PARLEY_SIGNUP", "open", "open: anyone may sign up; closed: accounts come from `parley user create`", func(c *Config, v string) error {
+			switch v {
+			case "open", "closed":
+				c.SignupOpen = v == "open"
+				return nil
+			}
+			return errors.New("want open or closed")
+		}},
+	}
+}
+
+// parseConfig reads the environment, then args (flags win), and validates
+// every value. An error names the variable and the flag at fault.
+func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("parley serve", flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	values := map[string]*string{}
+	list := settings()
+	for _, s := range list {
+		v := s.def
+		if e := getenv(s.env); e != "" {
+			v = e
+		}
+		values[s.flag] = fs.String(s.flag, v, fmt.Sprintf("%s (%s)", s.usage, s.env))
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(usageOut, "Usage: parley serve [flags]\n\nEvery flag can also be set by its PARLEY_* environment variable; flags win.\n\nSettings:")
+		for _, s := range list {
+			def := s.def
+			if def == "" {
+				def = "(none)"
+			}
+			fmt.Fprintf(usageOut, "  --%-16s %-24s default %s\n      %s\n", s.flag, s.env, def, s.usage)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for _, s := range list {
+		if err := s.set(&c, strings.TrimSpace(*values[s.flag])); err != nil {
+			return c, fmt.Errorf("invalid %s (--%s) %q: %v", s.env, s.flag, *values[s.flag], err)
+		}
+	}
+	if c.AMQPURL != "" || len(c.Memcached) > 0 {
+		return c, errors.New("PARLEY_AMQP_URL and PARLEY_MEMCACHED (cluster mode) are not supported by this version yet; unset them to run a single node")
+	}
+	return c, nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

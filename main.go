@@ -1,0 +1,357 @@
+// Command parley is a self-hosted chat server: one binary serving the API,
+// the WebSocket and the web UI, on an embedded or external PostgreSQL.
+package main
+
+import (
+	"bufio"
+	"context"
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lmittmann/tint"
+
+	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+//go:embed schema.sql
+var schemaSQL string
+
+//go:embed all:embed/dist
+var uiFiles embed.FS
+
+func main() {
+	os.Exit(cli(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `Parley, a self-hosted chat server.
+
+Usage:
+  parley [serve] [flags]        run the server (the default; see parley serve --help)
+  parley migrate [flags]        apply the database schema and exit
+  parley user create USERNAME [--display-name NAME] [flags]
+                                create a user; the password is read from stdin
+  parley user reset-password USERNAME [flags]
+                                set a user's password (read from stdin) and end their sessions
+  parley version                print the version
+`
+
+func cli(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serveCmd(args, stderr)
+	case "migrate":
+		err = migrateCmd(args, stderr)
+	case "user":
+		err = userCmd(args, stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "parley", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "parley: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "parley:", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	}
+	f, ok := w.(*os.File)
+	return slog.New(tint.NewHandler(w, &tint.Options{
+		Level: cfg.LogLevel, TimeFormat: time.TimeOnly, NoColor: !ok || !isTerminal(f),
+	}))
+}
+
+func serveCmd(args []string, stderr io.Writer) error {
+	cfg, err := parseConfig(args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ui, err := fs.Sub(uiFiles, "embed/dist")
+	if err != nil {
+		return err
+	}
+	if _, err := fs.Stat(ui, "index.html"); err != nil {
+		log.Warn("this binary was built without the web UI; build it with `make build`")
+		ui = nil
+	}
+	app, err := Start(ctx, cfg, log, ui)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	stop()
+	return app.Close()
+}
+
+// App is a running Parley: its database, its server and its listener.
+type App struct {
+	Addr     string // the address it listens on, resolved (for :0)
+	DB       *store.DB
+	Server   *server.Server
+	log      *slog.Logger
+	embedded *store.Embedded
+	http     *http.Server
+	served   chan error
+}
+
+// openDatabase connects to PARLEY_DATABASE_URL, or starts the private
+// cluster, and applies the schema.
+func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*store.DB, *store.Embedded, error) {
+	url := cfg.DatabaseURL
+	var emb *store.Embedded
+	if url == "" {
+		var err error
+		emb, err = store.StartEmbedded(ctx, store.EmbeddedOptions{
+			Dir: filepath.Join(cfg.DataDir, "postgres"), BinDir: cfg.PGBin, Logger: log,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		url = emb.URL()
+	}
+	stopEmbedded := func() {
+		if emb != nil {
+			_ = emb.Stop(context.Background())
+		}
+	}
+	db, err := store.Open(ctx, url, 0)
+	if err != nil {
+		stopEmbedded()
+		return nil, nil, err
+	}
+	applied, err := store.Migrate(ctx, db, schemaSQL)
+	if err != nil {
+		db.Close()
+		stopEmbedded()
+		return nil, nil, err
+	}
+	if applied {
+		log.Info("database schema created", "version", store.SchemaVersion)
+	}
+	return db, emb, nil
+}
+
+// Start builds every dependency in order and starts serving.
+func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, error) {
+	log = log.With("node", cfg.NodeID)
+	db, emb, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{DB: db, log: log, embedded: emb, served: make(chan error, 1)}
+	a.Server, err = server.New(server.Options{
+		DB: db, Logger: log, NodeID: cfg.NodeID, Version: version, UI: ui,
+		SignupOpen: cfg.SignupOpen, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
+		Limits: server.DefaultLimits,
+		Checks: []server.Check{
+			{Name: "bus", Ping: func(context.Context) error { return nil }},
+			{Name: "presence", Ping: func(context.Context) error { return nil }},
+		},
+	})
+	if err != nil {
+		a.closeStores()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		a.closeStores()
+		return nil, fmt.Errorf("listen on %s (PARLEY_ADDR): %w", cfg.Addr, err)
+	}
+	a.Addr = ln.Addr().String()
+	a.http = &http.Server{
+		Handler:           a.Server,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	go func() { a.served <- a.http.Serve(ln) }()
+	log.Info("parley is ready", "url", "http://"+displayAddr(a.Addr), "version", version, "signup", map[bool]string{true: "open", false: "closed"}[cfg.SignupOpen])
+	return a, nil
+}
+
+func displayAddr(addr string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// Close shuts down gracefully: stop accepting, close long-lived connections,
+// drain requests, close the pool, and stop the embedded database last.
+func (a *App) Close() error {
+	a.log.Info("shutting down")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a.http.RegisterOnShutdown(func() { _ = a.Server.Shutdown(ctx) })
+	err := a.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = a.http.Close()
+	}
+	if serr := <-a.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	a.closeStores()
+	a.log.Info("stopped")
+	return err
+}
+
+func (a *App) closeStores() {
+	a.DB.Close()
+	if a.embedded != nil {
+		_ = a.embedded.Stop(context.Background())
+	}
+}
+
+// storeCmd parses the flags shared by the maintenance commands and opens the
+// database (starting the private cluster when needed).
+func storeCmd(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (*store.DB, func(), []string, error) {
+	fset := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	dataDir := fset.String("data-dir", envOr("PARLEY_DATA_DIR", "./parley-data"), "data directory (PARLEY_DATA_DIR)")
+	dbURL := fset.String("database-url", os.Getenv("PARLEY_DATABASE_URL"), "external PostgreSQL URL (PARLEY_DATABASE_URL)")
+	pgBin := fset.String("pg-bin", os.Getenv("PARLEY_PG_BIN"), "PostgreSQL server binaries (PARLEY_PG_BIN)")
+	if extra != nil {
+		extra(fset)
+	}
+	// flags may follow positional arguments: parley user create bob --display-name Bob
+	var pos []string
+	for {
+		if err := fset.Parse(args); err != nil {
+			return nil, nil, nil, err
+		}
+		if fset.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fset.Arg(0))
+		args = fset.Args()[1:]
+	}
+	cfg := Config{DataDir: *dataDir, DatabaseURL: *dbURL, PGBin: *pgBin, LogLevel: slog.LevelWarn, LogFormat: "text"}
+	log := newLogger(cfg, stderr)
+	ctx := context.Background()
+	db, emb, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	closeFn := func() {
+		db.Close()
+		if emb != nil {
+			_ = emb.Stop(ctx)
+		}
+	}
+	return db, closeFn, pos, nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func migrateCmd(args []string, stderr io.Writer) error {
+	_, closeFn, pos, err := storeCmd("migrate", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	fmt.Fprintln(stderr, "parley: database schema is at version", store.SchemaVersion)
+	return nil
+}
+
+func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "create" && args[0] != "reset-password") {
+		return errors.New("usage: parley user create|reset-password USERNAME (the password is read from stdin)")
+	}
+	sub := args[0]
+	var displayName *string
+	db, closeFn, pos, err := storeCmd("user "+sub, args[1:], stderr, func(f *flag.FlagSet) {
+		if sub == "create" {
+			displayName = f.String("display-name", "", "display name (default: the username)")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	if len(pos) != 1 {
+		return fmt.Errorf("usage: parley user %s USERNAME", sub)
+	}
+	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
+		fmt.Fprint(stderr, "Password: ")
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	password := strings.TrimRight(line, "\r\n")
+	accounts := &server.Accounts{DB: db, Hasher: server.NewHasher(server.DefaultArgon2)}
+	ctx := context.Background()
+	if sub == "create" {
+		u, err := accounts.CreateUser(ctx, pos[0], password, *displayName)
+		if err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(stdout, "created user %s (id %d)\n", u.Username, u.ID)
+		return nil
+	}
+	if err := accounts.ResetPassword(ctx, pos[0], password); err != nil {
+		if store.IsNotFound(err) {
+			return fmt.Errorf("no user %q", pos[0])
+		}
+		return describe(err)
+	}
+	fmt.Fprintf(stdout, "password of %s changed; their sessions are ended\n", strings.ToLower(pos[0]))
+	return nil
+}
+
+// describe turns a protocol error into a line for the terminal.
+func describe(err error) error {
+	var e *server.Error
+	if errors.As(err, &e) {
+		if e.Field != "" {
+			return fmt.Errorf("%s: %s", e.Field, e.Message)
+		}
+		return errors.New(e.Message)
+	}
+	return err
+}
