@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley/store/storetest"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestConfig(t *testing.T) {
+	c, err := parseConfig(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.DataDir != "./parley-data" || !c.SignupOpen || c.NodeID == "" || c.LogLevel != slog.LevelInfo {
+		t.Fatalf("defaults: %+v", c)
+	}
+	// flags win over the environment
+	c, err = parseConfig([]string{"--addr", "127.0.0.1:9000", "--signup=closed"},
+		env(map[string]string{"PARLEY_ADDR": ":7000", "PARLEY_SIGNUP": "open", "PARLEY_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.5",
+			"PARLEY_ALLOWED_ORIGINS": "https://chat.example.com", "PARLEY_LOG_LEVEL": "debug", "PARLEY_NODE_ID": "n1"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || c.SignupOpen || len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.168.1.5/32" ||
+		c.AllowedOrigins[0] != "https://chat.example.com" || c.LogLevel != slog.LevelDebug || c.NodeID != "n1" {
+		t.Fatalf("parsed: %+v", c)
+	}
+
+	bad := []struct{ env, value, names string }{
+		{"PARLEY_ADDR", "8080", "PARLEY_ADDR"},
+		{"PARLEY_DATABASE_URL", "mysql://x", "PARLEY_DATABASE_URL"},
+		{"PARLEY_AMQP_URL", "http://x", "PARLEY_AMQP_URL"},
+		{"PARLEY_MEMCACHED", "localhost", "PARLEY_MEMCACHED"},
+		{"PARLEY_NODE_ID", "has space", "PARLEY_NODE_ID"},
+		{"PARLEY_LOG_FORMAT", "xml", "PARLEY_LOG_FORMAT"},
+		{"PARLEY_LOG_LEVEL", "loud", "PARLEY_LOG_LEVEL"},
+		{"PARLEY_ALLOWED_ORIGINS", "chat.example.com", "PARLEY_ALLOWED_ORIGINS"},
+		{"PARLEY_TRUSTED_PROXIES", "10.0.0.0/33", "PARLEY_TRUSTED_PROXIES"},
+		{"PARLEY_SIGNUP", "maybe", "PARLEY_SIGNUP"},
+	}
+	for _, b := range bad {
+		_, err := parseConfig(nil, env(map[string]string{b.env: b.value}), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), b.names) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s=%q: %v", b.env, b.value, err)
+		}
+	}
+	var help bytes.Buffer
+	if _, err := parseConfig([]string{"--help"}, env(nil), &help); err == nil {
+		t.Fatal("--help did not stop")
+	}
+	for _, s := range settings() {
+		if !strings.Contains(help.String(), s.env) {
+			t.Errorf("--help lacks %s", s.env)
+		}
+	}
+}
+
+func TestStartServeAndClose(t *testing.T) {
+	url := storetest.URL(t)
+	cfg, err := parseConfig([]string{"--addr", "127.0.0.1:0", "--database-url", url, "--log-format", "json"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	app, err := Start(context.Background(), cfg, newLogger(cfg, &logs), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Post("http://"+app.Addr+"/api/v1/auth/signup", "application/json",
+		strings.NewReader(`{"username":"alice","password":"secret password"}`))
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("signup: %v %v", res, err)
+	}
+	res.Body.Close()
+	if err := app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "secret password") {
+		t.Fatal("a password reached the log")
+	}
+	if !strings.Contains(logs.String(), `"request_id"`) || !strings.Contains(logs.String(), `"node"`) {
+		t.Fatalf("access log lacks request_id/node: %s", logs.String())
+	}
+
+	// the admin CLI works on the same database
+	var out, errOut bytes.Buffer
+	t.Setenv("PARLEY_DATABASE_URL", url)
+	if rc := cli([]string{"user", "create", "Bob", "--display-name", "Bob B"}, strings.NewReader("bob password\n"), &out, &errOut); rc != 0 {
+		t.Fatalf("user create: %d %s", rc, errOut.String())
+	}
+	if rc := cli([]string{"user", "create", "bob"}, strings.NewReader("bob password\n"), &out, &errOut); rc != 1 || !strings.Contains(errOut.String(), "taken") {
+		t.Fatalf("duplicate user create: %d %s", rc, errOut.String())
+	}
+	if rc := cli([]string{"user", "reset-password", "bob"}, strings.NewReader("new password\n"), &out, &errOut); rc != 0 {
+		t.Fatalf("reset-password: %d %s", rc, errOut.String())
+	}
+	if rc := cli([]string{"user", "reset-password", "nobody"}, strings.NewReader("new password\n"), &out, &errOut); rc != 1 {
+		t.Fatalf("reset-password of nobody: %d", rc)
+	}
+	if rc := cli([]string{"migrate"}, nil, &out, &errOut); rc != 0 {
+		t.Fatalf("migrate: %d %s", rc, errOut.String())
+	}
+	if rc := cli([]string{"frobnicate"}, nil, &out, &errOut); rc != 2 {
+		t.Fatalf("unknown command: %d", rc)
+	}
+}

@@ -1,0 +1,138 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+func TestErrorMapping(t *testing.T) {
+	cases := []struct {
+		err    error
+		status int
+		code   string
+		known  bool
+	}{
+		{errNotFound, 404, "not_found", true},
+		{fmt.Errorf("wrapped: %w", errUsernameTaken), 409, "username_taken", true},
+		{validation("body", "bad"), 400, "validation_failed", true},
+		{rateLimited(3), 429, "rate_limited", true},
+		{&http.MaxBytesError{Limit: 10}, 413, "too_large", true},
+		{fmt.Errorf("get: %w", pgx.ErrNoRows), 404, "not_found", true},
+		{context.DeadlineExceeded, 503, "unavailable", false},
+		{&pgconn.PgError{Code: "23505"}, 500, "internal", false},
+		{errors.New("secret internal detail"), 500, "internal", false},
+	}
+	for _, tc := range cases {
+		e, known := toError(tc.err)
+		if e.Status != tc.status || e.Code != tc.code || known != tc.known {
+			t.Errorf("%v → %d %s %v, want %d %s %v", tc.err, e.Status, e.Code, known, tc.status, tc.code, tc.known)
+		}
+		if strings.Contains(e.Message, "secret") {
+			t.Errorf("internal text leaked: %q", e.Message)
+		}
+	}
+}
+
+func TestValidation(t *testing.T) {
+	for in, want := range map[string]string{"Alice": "alice", "a.b-c_9": "a.b-c_9", "ABC": "abc"} {
+		if got, err := normalizeUsername(in); err != nil || got != want {
+			t.Errorf("username %q → %q, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "ab", "a b", "al!ce", "ａｌｉｃｅ", strings.Repeat("x", 33), "ål1ce"} {
+		if _, err := normalizeUsername(bad); err == nil {
+			t.Errorf("username %q accepted", bad)
+		}
+	}
+	if err := checkPassword("password", strings.Repeat("é", 8)); err != nil {
+		t.Errorf("8 code points rejected: %v", err)
+	}
+	if err := checkPassword("password", strings.Repeat("é", 7)); err == nil {
+		t.Error("7 code points (14 bytes) accepted")
+	}
+	if err := checkPassword("password", "abc\xffdefgh"); err == nil {
+		t.Error("invalid UTF-8 accepted")
+	}
+	for _, bad := range []string{"", "   ", "a\x00b", strings.Repeat("x", 65)} {
+		if _, err := normalizeDisplayName(bad); err == nil {
+			t.Errorf("display name %q accepted", bad)
+		}
+	}
+	if got, _ := normalizeDisplayName("  Zoë  "); got != "Zoë" {
+		t.Errorf("display name not trimmed: %q", got)
+	}
+}
+
+func TestPasswordHashing(t *testing.T) {
+	h := NewHasher(Argon2Params{})
+	ctx := context.Background()
+	hash, err := h.Hash(ctx, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash %q is not argon2id with the default parameters", hash)
+	}
+	if again, _ := h.Hash(ctx, "correct horse"); again == hash {
+		t.Fatal("two hashes of one password are equal: no salt")
+	}
+	for pw, want := range map[string]bool{"correct horse": true, "correct horsE": false, "": false} {
+		if ok, err := h.Verify(ctx, hash, pw); err != nil || ok != want {
+			t.Errorf("verify %q = %v, %v", pw, ok, err)
+		}
+	}
+	// a hash made with other parameters still verifies
+	light := NewHasher(Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1})
+	old, _ := light.Hash(ctx, "pw123456")
+	if ok, _ := h.Verify(ctx, old, "pw123456"); !ok {
+		t.Error("hash with other parameters did not verify")
+	}
+	if ok, err := h.Verify(ctx, "", "anything"); ok || err != nil {
+		t.Errorf("empty hash: %v %v", ok, err)
+	}
+	for _, bad := range []string{"$argon2i$v=19$m=1,t=1,p=1$AA$AA", "$argon2id$v=19$m=x$AA$AA", "plain"} {
+		if _, err := h.Verify(ctx, bad, "x"); err == nil {
+			t.Errorf("malformed hash %q accepted", bad)
+		}
+	}
+}
+
+func TestKeyedLimiter(t *testing.T) {
+	l := newKeyedLimiter(Rate{Per: 1, Burst: 2})
+	for i := range 2 {
+		if ok, _ := l.allow("a"); !ok {
+			t.Fatalf("try %d refused", i)
+		}
+	}
+	ok, after := l.allow("a")
+	if ok || after <= 0 || after > 1e9 {
+		t.Fatalf("third try: %v, retry after %v", ok, after)
+	}
+	if ok, _ := l.allow("b"); !ok {
+		t.Fatal("other key refused")
+	}
+	if ok, _ := newKeyedLimiter(Rate{}).allow("a"); !ok {
+		t.Fatal("zero rate limits")
+	}
+}
+
+func TestPanicBecomesJSON500(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.withRequest(s.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"code":"internal"`) || strings.Contains(rec.Body.String(), "boom") {
+		t.Fatalf("panic answered %d %s", rec.Code, rec.Body)
+	}
+}

@@ -1,0 +1,59 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley/server"
+)
+
+func TestOpsEndpoints(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.must(200, "GET", "/healthz", nil)
+	var ready map[string]string
+	c.must(200, "GET", "/readyz", nil).decode(t, &ready)
+	if ready["database"] != "ok" {
+		t.Fatalf("readyz %v", ready)
+	}
+	e.signup("alice")
+	m := string(c.must(200, "GET", "/metrics", nil).Body)
+	for _, want := range []string{`parley_http_requests_total{method="POST",route="/api/v1/auth/signup",status="201"}`, "go_goroutines", "parley_http_request_duration_seconds_bucket"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
+	down := newEnv(t, func(o *server.Options) {
+		o.Checks = []server.Check{{Name: "bus", Ping: func(context.Context) error { return errors.New("connection refused") }}}
+	})
+	down.client().must(503, "GET", "/readyz", nil).decode(t, &ready)
+	if ready["bus"] != "connection refused" || ready["database"] != "ok" {
+		t.Fatalf("readyz %v", ready)
+	}
+}
+
+func TestUIServing(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	for _, path := range []string{"/", "/login", "/c/123", "/g/5/c/9", "/invite/abc"} {
+		r := c.must(200, "GET", path, nil)
+		if !strings.Contains(string(r.Body), "<title>Parley</title>") || r.Header.Get("Cache-Control") != "no-cache" {
+			t.Errorf("%s: %q cache %q", path, r.Body, r.Header.Get("Cache-Control"))
+		}
+	}
+	r := c.must(200, "GET", "/assets/app-abc.js", nil)
+	if !strings.Contains(r.Header.Get("Cache-Control"), "immutable") || !strings.Contains(r.Header.Get("Content-Type"), "javascript") {
+		t.Errorf("asset headers %v", r.Header)
+	}
+	if r := c.must(200, "GET", "/favicon.svg", nil); r.Header.Get("Cache-Control") != "no-cache" {
+		t.Errorf("favicon cache %q", r.Header.Get("Cache-Control"))
+	}
+	c.must(404, "GET", "/assets/missing.js", nil)
+	if code, _ := c.must(404, "GET", "/api/v2/x", nil).errCode(t); code != "not_found" {
+		t.Error(code)
+	}
+	c.must(405, "POST", "/somewhere", "{}")
+}
