@@ -1,0 +1,34 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import { state, loadSession } from './store.js'
+import Login from './views/Login.vue'
+import Signup from './views/Signup.vue'
+import Home from './views/Home.vue'
+import Profile from './views/Profile.vue'
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/login', component: Login, meta: { guest: true, title: 'Log in' } },
+    { path: '/signup', component: Signup, meta: { guest: true, title: 'Sign up' } },
+    { path: '/', component: Home, meta: { title: 'Chats' } },
+    { path: '/profile', component: Profile, meta: { title: 'Profile' } },
+    { path: '/:rest(.*)*', redirect: '/' },
+  ],
+})
+
+// safeNext keeps a post-login redirect on this site.
+export function safeNext(next) {
+  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') ? next : '/'
+}
+
+router.beforeEach(async (to) => {
+  if (!state.loaded) await loadSession().catch(() => {})
+  if (!to.meta.guest && !state.user) {
+    return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
+  }
+  if (to.meta.guest && state.user) return safeNext(to.query.next)
+})
+
+router.afterEach((to) => {
+  document.title = to.meta.title ? `${to.meta.title} · Parley` : 'Parley'
+})

@@ -1,0 +1,10 @@
+#!/bin/sh
+# Starts the real binary for the browser tests in a fresh data directory that
+# the unprivileged database user can reach (never inside the checkout, which
+# may sit under a 0700 directory).
+set -e
+dir="${TMPDIR:-/tmp}/parley-e2e-$1"
+rm -rf "$dir"
+mkdir -p "$dir"
+chmod 755 "$dir"
+exec ../parley serve --addr "127.0.0.1:$1" --data-dir "$dir" --log-format json --log-level warn
