@@ -11,8 +11,15 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 .PHONY: run build ui test vet sqlc sqlc-diff go-test e2e clean
 
 ## run: build the UI if needed, build parley, and start it with zero configuration
+# As root, the private database runs as the postgres user, who cannot reach a
+# checkout under a 0700 directory (such as /root or a mktemp -d); then the data
+# goes to /var/lib/parley instead, and this says so.
 run: build
-	./parley serve
+	@if [ -z "$$PARLEY_DATA_DIR" ] && [ -z "$$PARLEY_DATABASE_URL" ] && [ "$$(id -u)" = 0 ] && \
+	    id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$$PWD" 2>/dev/null; then \
+	  echo "make run: the postgres user cannot reach $$PWD; keeping the data in /var/lib/parley (set PARLEY_DATA_DIR to choose)"; \
+	  export PARLEY_DATA_DIR=/var/lib/parley; \
+	fi; exec ./parley serve
 
 ## build: the parley binary with the web UI embedded
 build: parley
