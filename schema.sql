@@ -2,6 +2,11 @@
 -- transaction under an advisory lock (store.Migrate). The version it brings is
 -- store.SchemaVersion; bump both together and add an upgrade step there.
 
+-- The current transaction's id as a bigint: the change marker /sync reads.
+CREATE FUNCTION parley_xid() RETURNS bigint
+    LANGUAGE sql VOLATILE
+    AS $$ SELECT pg_current_xact_id()::text::bigint $$;
+
 CREATE TABLE users (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     username      text        NOT NULL,
@@ -48,7 +53,7 @@ CREATE TABLE groups (
     description text        NOT NULL DEFAULT '',
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
-    change_id   bigint      NOT NULL DEFAULT 0
+    change_xid  bigint      NOT NULL DEFAULT parley_xid()
 );
 
 CREATE TABLE group_members (
@@ -86,6 +91,7 @@ CREATE TABLE conversations (
     last_seq   bigint      NOT NULL DEFAULT 0,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
+    change_xid bigint      NOT NULL DEFAULT parley_xid(),
     CONSTRAINT conversations_kind CHECK (kind IN ('direct', 'channel')),
     CONSTRAINT conversations_shape CHECK (
         (kind = 'direct' AND direct_key IS NOT NULL AND group_id IS NULL) OR
@@ -95,9 +101,13 @@ CREATE UNIQUE INDEX conversations_direct_key ON conversations (direct_key) WHERE
 CREATE UNIQUE INDEX conversations_channel_name ON conversations (group_id, name) WHERE group_id IS NOT NULL;
 
 -- Per-member state: receipts as watermarks, and the member's own flags.
--- change_id is taken from change_seq on every change that /sync reports,
--- so a sync is an index range scan, never a scan of messages.
-CREATE SEQUENCE change_seq;
+--
+-- change_xid (here, on conversations, groups and removals) is the id of the
+-- transaction that last changed the row, as parley_xid() (the 64-bit,
+-- never-wrapping xid8, stored as bigint). A /sync cursor is the xmin of a
+-- snapshot taken before the sync query: every transaction below it had
+-- finished, so rows with change_xid >= cursor are all a client can have
+-- missed. A sync reads the caller's memberships, never the messages.
 
 CREATE TABLE members (
     conversation_id bigint      NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
@@ -110,21 +120,22 @@ CREATE TABLE members (
     muted           boolean     NOT NULL DEFAULT false,
     hidden          boolean     NOT NULL DEFAULT false,
     joined_at       timestamptz NOT NULL DEFAULT now(),
-    change_id       bigint      NOT NULL DEFAULT nextval('change_seq'),
+    change_xid      bigint      NOT NULL DEFAULT parley_xid(),
     PRIMARY KEY (conversation_id, user_id),
     CONSTRAINT members_read_le_delivered CHECK (read_seq <= delivered_seq)
 );
 CREATE INDEX members_user_id ON members (user_id, conversation_id);
-CREATE INDEX members_user_change ON members (user_id, change_id);
+-- a new message brings back hidden (deleted) and archived conversations
+CREATE INDEX members_hidden_or_archived ON members (conversation_id) WHERE hidden OR archived;
 
 -- Tombstones for /sync: conversations a user left or lost.
 CREATE TABLE removals (
     user_id         bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     conversation_id bigint NOT NULL,
-    change_id       bigint NOT NULL DEFAULT nextval('change_seq'),
+    change_xid      bigint NOT NULL DEFAULT parley_xid(),
     PRIMARY KEY (user_id, conversation_id)
 );
-CREATE INDEX removals_user_change ON removals (user_id, change_id);
+CREATE INDEX removals_user_change ON removals (user_id, change_xid);
 
 CREATE TABLE messages (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

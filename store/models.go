@@ -6,26 +6,25 @@ package store
 
 import (
 	"time"
-
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type Contact struct {
 	OwnerID   int64
 	UserID    int64
-	Alias     pgtype.Text
+	Alias     *string
 	CreatedAt time.Time
 }
 
 type Conversation struct {
 	ID        int64
 	Kind      string
-	GroupID   pgtype.Int8
+	GroupID   *int64
 	Name      string
-	DirectKey pgtype.Text
+	DirectKey *string
 	LastSeq   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	ChangeXid int64
 }
 
 type Group struct {
@@ -34,7 +33,7 @@ type Group struct {
 	Description string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
-	ChangeID    int64
+	ChangeXid   int64
 }
 
 type GroupMember struct {
@@ -48,7 +47,7 @@ type Invite struct {
 	Code      string
 	GroupID   int64
 	CreatedBy int64
-	MaxUses   pgtype.Int4
+	MaxUses   *int32
 	Uses      int32
 	ExpiresAt *time.Time
 	RevokedAt *time.Time
@@ -66,7 +65,7 @@ type Member struct {
 	Muted          bool
 	Hidden         bool
 	JoinedAt       time.Time
-	ChangeID       int64
+	ChangeXid      int64
 }
 
 type Message struct {
@@ -89,7 +88,7 @@ type Outbox struct {
 type Removal struct {
 	UserID         int64
 	ConversationID int64
-	ChangeID       int64
+	ChangeXid      int64
 }
 
 type Session struct {

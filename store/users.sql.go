@@ -7,6 +7,7 @@ package store
 
 import (
 	"context"
+	"time"
 )
 
 const createUser = `-- name: CreateUser :one
@@ -69,6 +70,125 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 		&i.LastSeenAt,
 	)
 	return i, err
+}
+
+const listPresenceWatchers = `-- name: ListPresenceWatchers :many
+SELECT c.owner_id AS user_id FROM contacts c WHERE c.user_id = $1
+UNION
+SELECT a.user_id FROM members a JOIN members b ON b.conversation_id = a.conversation_id
+WHERE b.user_id = $1 AND a.user_id <> $1 AND NOT b.hidden
+`
+
+// Everyone who may see @user_id's presence (the inverse of ListVisiblePresence).
+func (q *Queries) ListPresenceWatchers(ctx context.Context, userID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, listPresenceWatchers, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var user_id int64
+		if err := rows.Scan(&user_id); err != nil {
+			return nil, err
+		}
+		items = append(items, user_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listVisiblePresence = `-- name: ListVisiblePresence :many
+SELECT u.id, u.last_seen_at FROM users u
+WHERE u.id = ANY($1::bigint[])
+  AND (u.id = $2
+    OR EXISTS (SELECT 1 FROM contacts c WHERE c.owner_id = $2 AND c.user_id = u.id)
+    OR EXISTS (SELECT 1 FROM members a JOIN members b ON b.conversation_id = a.conversation_id
+               WHERE a.user_id = $2 AND b.user_id = u.id AND NOT b.hidden))
+`
+
+type ListVisiblePresenceParams struct {
+	Ids      []int64
+	CallerID int64
+}
+
+type ListVisiblePresenceRow struct {
+	ID         int64
+	LastSeenAt *time.Time
+}
+
+// Which of @ids the caller may see the presence of: contacts, and people who
+// share a conversation with the caller that they have not deleted.
+func (q *Queries) ListVisiblePresence(ctx context.Context, arg ListVisiblePresenceParams) ([]ListVisiblePresenceRow, error) {
+	rows, err := q.db.Query(ctx, listVisiblePresence, arg.Ids, arg.CallerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListVisiblePresenceRow{}
+	for rows.Next() {
+		var i ListVisiblePresenceRow
+		if err := rows.Scan(&i.ID, &i.LastSeenAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const searchUsers = `-- name: SearchUsers :many
+SELECT id, username, display_name, password_hash, created_at, last_seen_at FROM users
+WHERE (username ~>=~ $1::text AND username ~<~ ($1::text || chr(1114111)))
+   OR (lower(display_name) ~>=~ lower($1::text) AND lower(display_name) ~<~ (lower($1::text) || chr(1114111)))
+ORDER BY username
+LIMIT 20
+`
+
+// Username or display-name prefix; each side is an index range scan.
+func (q *Queries) SearchUsers(ctx context.Context, prefix string) ([]User, error) {
+	rows, err := q.db.Query(ctx, searchUsers, prefix)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.DisplayName,
+			&i.PasswordHash,
+			&i.CreatedAt,
+			&i.LastSeenAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const setLastSeen = `-- name: SetLastSeen :exec
+UPDATE users SET last_seen_at = $2 WHERE id = $1
+`
+
+type SetLastSeenParams struct {
+	ID         int64
+	LastSeenAt *time.Time
+}
+
+func (q *Queries) SetLastSeen(ctx context.Context, arg SetLastSeenParams) error {
+	_, err := q.db.Exec(ctx, setLastSeen, arg.ID, arg.LastSeenAt)
+	return err
 }
 
 const updateDisplayName = `-- name: UpdateDisplayName :one
