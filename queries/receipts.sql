@@ -18,3 +18,6 @@ RETURNING m.conversation_id, m.user_id, m.delivered_seq, m.read_seq;
 
 -- name: ListReceipts :many
 SELECT user_id, delivered_seq, read_seq FROM members WHERE conversation_id = $1 ORDER BY user_id;
+
+-- name: CountMembers :one
+SELECT count(*) FROM members WHERE conversation_id = $1;

@@ -16,11 +16,14 @@ UPDATE sessions SET last_used_at = now(), expires_at = $2 WHERE id = $1;
 -- name: DeleteSession :exec
 DELETE FROM sessions WHERE id = $1;
 
--- name: DeleteOtherSessions :exec
-DELETE FROM sessions WHERE user_id = $1 AND id <> $2;
+-- name: DeleteOtherSessions :many
+DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id;
 
--- name: DeleteUserSessions :exec
-DELETE FROM sessions WHERE user_id = $1;
+-- name: DeleteUserSessions :many
+DELETE FROM sessions WHERE user_id = $1 RETURNING id;
 
 -- name: DeleteExpiredSessions :execrows
 DELETE FROM sessions WHERE expires_at <= now();
+
+-- name: ListLiveSessions :many
+SELECT id FROM sessions WHERE id = ANY(@ids::bigint[]) AND expires_at > now();

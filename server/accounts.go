@@ -122,31 +122,36 @@ func (a *Accounts) SessionUser(ctx context.Context, token string) (store.Session
 }
 
 // ChangePassword checks the current password, stores the new one, and
-// revokes every other session of the user.
-func (a *Accounts) ChangePassword(ctx context.Context, user store.User, keepSession int64, current, next string) error {
+// revokes every other session of the user, returning their ids.
+func (a *Accounts) ChangePassword(ctx context.Context, user store.User, keepSession int64, current, next string) ([]int64, error) {
 	if err := checkPassword("new_password", next); err != nil {
-		return err
+		return nil, err
 	}
 	ok, err := a.Hasher.Verify(ctx, user.PasswordHash, current)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !ok {
-		return &Error{Status: 403, Code: "forbidden", Message: "The current password is wrong.", Field: "current_password"}
+		return nil, &Error{Status: 403, Code: "forbidden", Message: "The current password is wrong.", Field: "current_password"}
 	}
 	hash, err := a.Hasher.Hash(ctx, next)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return a.DB.InTx(ctx, func(q *store.Queries) error {
+	var revoked []int64
+	err = a.DB.InTx(ctx, func(q *store.Queries) error {
 		if err := q.UpdatePasswordHash(ctx, store.UpdatePasswordHashParams{ID: user.ID, PasswordHash: hash}); err != nil {
 			return err
 		}
-		return q.DeleteOtherSessions(ctx, store.DeleteOtherSessionsParams{UserID: user.ID, ID: keepSession})
+		revoked, err = q.DeleteOtherSessions(ctx, store.DeleteOtherSessionsParams{UserID: user.ID, ID: keepSession})
+		return err
 	})
+	return revoked, err
 }
 
-// ResetPassword sets a user's password (admin CLI) and revokes all their sessions.
+// ResetPassword sets a user's password (admin CLI) and revokes all their
+// sessions. The API refuses the old tokens at once; a running server closes
+// their WebSockets at its next session check (Hub.checkSessions).
 func (a *Accounts) ResetPassword(ctx context.Context, username, password string) error {
 	u, err := normalizeUsername(username)
 	if err != nil {
@@ -167,7 +172,8 @@ func (a *Accounts) ResetPassword(ctx context.Context, username, password string)
 		if err := q.UpdatePasswordHash(ctx, store.UpdatePasswordHashParams{ID: user.ID, PasswordHash: hash}); err != nil {
 			return err
 		}
-		return q.DeleteUserSessions(ctx, user.ID)
+		_, err = q.DeleteUserSessions(ctx, user.ID)
+		return err
 	})
 }
 

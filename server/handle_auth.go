@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleychat/parley/server/event"
 	"github.com/parleychat/parley/store"
 )
 
@@ -93,7 +94,15 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.clearCookie(w, r)
+	s.endSessions(r, a.User.ID, []int64{a.Session.ID})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// endSessions closes the WebSockets of revoked sessions, on every node.
+func (s *Server) endSessions(r *http.Request, userID int64, ids []int64) {
+	if len(ids) > 0 {
+		s.publish(r.Context(), event.Event{Topic: event.UserTopic(userID), CloseSessions: ids})
+	}
 }
 
 type userResponse struct {
@@ -142,9 +151,11 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, rateLimited(after))
 		return
 	}
-	if err := s.accounts.ChangePassword(r.Context(), a.User, a.Session.ID, in.Current, in.New); err != nil {
+	revoked, err := s.accounts.ChangePassword(r.Context(), a.User, a.Session.ID, in.Current, in.New)
+	if err != nil {
 		s.respondError(w, r, err)
 		return
 	}
+	s.endSessions(r, a.User.ID, revoked)
 	w.WriteHeader(http.StatusNoContent)
 }

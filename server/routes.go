@@ -30,7 +30,28 @@ func (s *Server) routes() http.Handler {
 			r.Get("/me", s.handleMe)
 			r.Patch("/me", s.handleUpdateMe)
 			r.Post("/me/password", s.handleChangePassword)
+
+			r.Get("/users", s.handleSearchUsers)
+			r.Get("/contacts", s.handleListContacts)
+			r.Post("/contacts", s.handleAddContact)
+			r.Patch("/contacts/{user_id}", s.handleUpdateContact)
+			r.Delete("/contacts/{user_id}", s.handleDeleteContact)
+
+			r.Get("/conversations", s.handleListConversations)
+			r.Post("/direct", s.handleDirect)
+			r.Get("/conversations/{id}", s.handleGetConversation)
+			r.Patch("/conversations/{id}", s.handlePatchConversation)
+			r.Delete("/conversations/{id}", s.handleDeleteConversation)
+			r.Post("/conversations/{id}/clear", s.handleClearConversation)
+			r.Get("/conversations/{id}/messages", s.handleListMessages)
+			r.Post("/conversations/{id}/messages", s.handleSendMessage)
+			r.Get("/conversations/{id}/receipts", s.handleListReceipts)
+			r.Post("/conversations/{id}/receipts", s.handlePostReceipts)
+
+			r.Get("/sync", s.handleSync)
+			r.Get("/presence", s.handlePresence)
 		})
+		r.Get("/ws", s.handleWS) // authenticates itself, before upgrading
 	})
 	return r
 }

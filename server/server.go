@@ -8,11 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/parleychat/parley/server/event"
+	"github.com/parleychat/parley/server/presence"
 	"github.com/parleychat/parley/store"
 )
 
@@ -50,8 +53,25 @@ type Options struct {
 	Hasher         *Hasher // nil means DefaultArgon2
 	SessionTTL     time.Duration
 	Limits         Limits
-	Checks         []Check
+	// SendRate limits messages per user (PARLEY_SEND_RATE); FrameRate
+	// limits WebSocket frames per connection. Zero disables either.
+	SendRate  Rate
+	FrameRate Rate
+	// NewBus builds the event bus that hands events to h; nil means the
+	// in-process bus.
+	NewBus func(h event.Handler) (event.Bus, error)
+	// Presence is the tracker; nil means the in-process one.
+	Presence presence.Tracker
+	Checks   []Check
 }
+
+// DefaultSendRate suits people and ordinary bots: 10 messages a second,
+// with a burst of three seconds' worth.
+var DefaultSendRate = Rate{Per: 10, Burst: 30}
+
+// DefaultFrameRate bounds client frames per connection (sends, receipts,
+// typing, pings).
+var DefaultFrameRate = Rate{Per: 50, Burst: 200}
 
 // Server serves the API, the WebSocket and the UI.
 type Server struct {
@@ -61,17 +81,24 @@ type Server struct {
 	cop      *http.CrossOriginProtection
 	metrics  *metrics
 	handler  http.Handler
+	bus      event.Bus
+	tracker  presence.Tracker
+	hub      *Hub
+	receipts *receiptBatcher
 
-	signupLimit, loginIPLimit, loginUserLimit *keyedLimiter
+	signupLimit, loginIPLimit, loginUserLimit, sendLimit *keyedLimiter
 }
 
 type metrics struct {
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	messages  prometheus.Counter
+	published prometheus.Counter
+	pubErrors prometheus.Counter
 }
 
-// New builds a Server. It returns an error for an invalid allowed origin.
+// New builds a Server and starts its background work; Shutdown stops it.
 func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -87,6 +114,7 @@ func New(o Options) (*Server, error) {
 		signupLimit:    newKeyedLimiter(o.Limits.Signup),
 		loginIPLimit:   newKeyedLimiter(o.Limits.LoginIP),
 		loginUserLimit: newKeyedLimiter(o.Limits.LoginUser),
+		sendLimit:      newKeyedLimiter(o.SendRate),
 	}
 	for _, origin := range o.AllowedOrigins {
 		if err := s.cop.AddTrustedOrigin(origin); err != nil {
@@ -105,9 +133,50 @@ func New(o Options) (*Server, error) {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "method"}),
 	}
-	reg.MustRegister(s.metrics.requests, s.metrics.latency)
+	s.metrics.messages = prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_messages_total", Help: "Messages accepted on this node."})
+	s.metrics.published = prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_events_published_total", Help: "Events published to the bus."})
+	s.metrics.pubErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_publish_errors_total", Help: "Events the bus refused."})
+	reg.MustRegister(s.metrics.requests, s.metrics.latency, s.metrics.messages, s.metrics.published, s.metrics.pubErrors)
+
+	s.tracker = o.Presence
+	if s.tracker == nil {
+		s.tracker = presence.NewMemory(presence.DefaultTTL)
+	}
+	s.hub = newHub(o.DB, s.tracker, s.log, o.NodeID, newHubMetrics(reg))
+	s.hub.onPres = s.publishPresence
+	newBus := o.NewBus
+	if newBus == nil {
+		newBus = func(h event.Handler) (event.Bus, error) { return event.NewMemory(h), nil }
+	}
+	bus, err := newBus(s.hub.deliver)
+	if err != nil {
+		return nil, err
+	}
+	s.bus, s.hub.bus = bus, bus
+	for _, c := range []Check{{Name: "bus", Ping: bus.Ping}, {Name: "presence", Ping: s.tracker.Ping}} {
+		if !slices.ContainsFunc(o.Checks, func(o Check) bool { return o.Name == c.Name }) {
+			s.opts.Checks = append(s.opts.Checks, c)
+		}
+	}
+	if o.DB != nil {
+		s.receipts = newReceiptBatcher(s)
+		s.hub.start()
+	}
 	s.handler = s.routes()
 	return s, nil
+}
+
+// publish sends an event through the bus, stamped with an id and this node.
+// The database already holds the change, so a failed publish loses no data:
+// clients catch up through /sync.
+func (s *Server) publish(ctx context.Context, ev event.Event) {
+	ev.ID, ev.Origin = event.NewID(), s.opts.NodeID
+	if err := s.bus.Publish(ctx, ev); err != nil {
+		s.metrics.pubErrors.Inc()
+		s.log.Warn("event not published", "topic", ev.Topic, "err", err)
+		return
+	}
+	s.metrics.published.Inc()
 }
 
 // ServeHTTP makes the Server an http.Handler.
@@ -116,6 +185,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Accounts returns the account use cases (for the admin CLI and tests).
 func (s *Server) Accounts() *Accounts { return s.accounts }
 
-// Shutdown closes what http.Server.Shutdown does not: long-lived
-// connections. It is called once the listener has stopped accepting.
-func (s *Server) Shutdown(ctx context.Context) error { return nil }
+// Shutdown closes what http.Server.Shutdown does not: it closes every
+// WebSocket with 1001 (going away), flushes pending receipts and closes the
+// bus and the tracker. Call it once the listener has stopped accepting.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.hub.shutdown(ctx)
+	if s.receipts != nil {
+		s.receipts.close()
+	}
+	err := s.bus.Close()
+	if terr := s.tracker.Close(); err == nil {
+		err = terr
+	}
+	return err
+}

@@ -33,3 +33,7 @@ func pgCode(err error) string {
 	}
 	return ""
 }
+
+// IsDeadlock reports whether err is a deadlock PostgreSQL broke by aborting
+// this transaction; retrying is safe.
+func IsDeadlock(err error) bool { return pgCode(err) == "40P01" }

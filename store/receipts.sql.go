@@ -72,6 +72,17 @@ func (q *Queries) ApplyReceipts(ctx context.Context, arg ApplyReceiptsParams) ([
 	return items, nil
 }
 
+const countMembers = `-- name: CountMembers :one
+SELECT count(*) FROM members WHERE conversation_id = $1
+`
+
+func (q *Queries) CountMembers(ctx context.Context, conversationID int64) (int64, error) {
+	row := q.db.QueryRow(ctx, countMembers, conversationID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const listReceipts = `-- name: ListReceipts :many
 SELECT user_id, delivered_seq, read_seq FROM members WHERE conversation_id = $1 ORDER BY user_id
 `

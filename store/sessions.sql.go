@@ -55,8 +55,8 @@ func (q *Queries) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
-const deleteOtherSessions = `-- name: DeleteOtherSessions :exec
-DELETE FROM sessions WHERE user_id = $1 AND id <> $2
+const deleteOtherSessions = `-- name: DeleteOtherSessions :many
+DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id
 `
 
 type DeleteOtherSessionsParams struct {
@@ -64,9 +64,24 @@ type DeleteOtherSessionsParams struct {
 	ID     int64
 }
 
-func (q *Queries) DeleteOtherSessions(ctx context.Context, arg DeleteOtherSessionsParams) error {
-	_, err := q.db.Exec(ctx, deleteOtherSessions, arg.UserID, arg.ID)
-	return err
+func (q *Queries) DeleteOtherSessions(ctx context.Context, arg DeleteOtherSessionsParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, deleteOtherSessions, arg.UserID, arg.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const deleteSession = `-- name: DeleteSession :exec
@@ -78,13 +93,28 @@ func (q *Queries) DeleteSession(ctx context.Context, id int64) error {
 	return err
 }
 
-const deleteUserSessions = `-- name: DeleteUserSessions :exec
-DELETE FROM sessions WHERE user_id = $1
+const deleteUserSessions = `-- name: DeleteUserSessions :many
+DELETE FROM sessions WHERE user_id = $1 RETURNING id
 `
 
-func (q *Queries) DeleteUserSessions(ctx context.Context, userID int64) error {
-	_, err := q.db.Exec(ctx, deleteUserSessions, userID)
-	return err
+func (q *Queries) DeleteUserSessions(ctx context.Context, userID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, deleteUserSessions, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const getSessionUser = `-- name: GetSessionUser :one
@@ -118,6 +148,30 @@ func (q *Queries) GetSessionUser(ctx context.Context, tokenHash []byte) (GetSess
 		&i.User.LastSeenAt,
 	)
 	return i, err
+}
+
+const listLiveSessions = `-- name: ListLiveSessions :many
+SELECT id FROM sessions WHERE id = ANY($1::bigint[]) AND expires_at > now()
+`
+
+func (q *Queries) ListLiveSessions(ctx context.Context, ids []int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, listLiveSessions, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const touchSession = `-- name: TouchSession :exec

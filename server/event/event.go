@@ -1,0 +1,71 @@
+// Package event is the seam every real-time event crosses: it leaves a node
+// through a Bus and comes back through it before it reaches any WebSocket,
+// even when only one node runs. The in-process Bus is memory.go; the
+// RabbitMQ one lives in event/rabbitmq.
+package event
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+)
+
+// Event is one real-time event on one topic.
+type Event struct {
+	ID     string `json:"id"`     // unique; receivers drop duplicates by it
+	Origin string `json:"origin"` // the publishing node
+	Topic  string `json:"topic"`  // UserTopic or ConversationTopic
+
+	// Frame is the WebSocket frame for clients, encoded once by the
+	// publisher and sent as is to every recipient; nil for an event that
+	// only changes routing.
+	Frame []byte `json:"frame,omitempty"`
+	// Droppable frames (typing, presence) may be dropped under pressure.
+	Droppable bool `json:"droppable,omitempty"`
+	// ExceptUser is not sent the frame (typing goes to the other members).
+	ExceptUser int64 `json:"except_user,omitempty"`
+
+	// On a user topic: conversations the user joined or left. Nodes with
+	// the user's connections route those conversations' events to them,
+	// or stop, before the frame is delivered.
+	Join  []int64 `json:"join,omitempty"`
+	Leave []int64 `json:"leave,omitempty"`
+	// On a user topic: sessions that ended (logout, password change); their
+	// connections are closed.
+	CloseSessions []int64 `json:"close_sessions,omitempty"`
+}
+
+// Handler receives the events of the topics a node subscribed. It must not
+// block: a bus calls it from its delivery goroutine.
+type Handler func(Event)
+
+// Bus carries events between nodes.
+type Bus interface {
+	// Publish sends ev to every node subscribed to ev.Topic, this one
+	// included. It returns once the bus has accepted the event.
+	Publish(ctx context.Context, ev Event) error
+	// Subscribe and Unsubscribe change the topics this node receives.
+	// Callers reference-count: they subscribe a topic once and
+	// unsubscribe it once.
+	Subscribe(ctx context.Context, topic string) error
+	Unsubscribe(ctx context.Context, topic string) error
+	// Ping reports whether the bus works (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// UserTopic carries events for one user's connections.
+func UserTopic(userID int64) string { return "u." + strconv.FormatInt(userID, 10) }
+
+// ConversationTopic carries events for every member of a conversation.
+func ConversationTopic(conversationID int64) string {
+	return "c." + strconv.FormatInt(conversationID, 10)
+}
+
+// NewID returns a random event id.
+func NewID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,188 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/store"
+)
+
+// Contact is the protocol's Contact.
+type Contact struct {
+	User      User      `json:"user"`
+	Alias     *string   `json:"alias"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// normalizeAlias trims an alias; empty means none. 1–64 characters.
+func normalizeAlias(a *string) (*string, error) {
+	if a == nil {
+		return nil, nil
+	}
+	v := strings.TrimSpace(*a)
+	if v == "" {
+		return nil, nil
+	}
+	if !utf8.ValidString(v) || utf8.RuneCountInString(v) > 64 || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		return nil, validation("alias", "An alias is up to 64 characters of text.")
+	}
+	return &v, nil
+}
+
+func (s *Server) handleSearchUsers(w http.ResponseWriter, r *http.Request) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if n := utf8.RuneCountInString(q); n < 1 || n > 64 {
+		s.respondError(w, r, validation("q", "Search for 1 to 64 characters."))
+		return
+	}
+	rows, err := s.opts.DB.SearchUsers(r.Context(), strings.ToLower(q))
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	out := make([]User, len(rows))
+	for i, u := range rows {
+		out[i] = userJSON(u)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+}
+
+func (s *Server) handleListContacts(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.opts.DB.ListContacts(r.Context(), caller(r.Context()).User.ID)
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	out := make([]Contact, len(rows))
+	for i, row := range rows {
+		out[i] = Contact{User: userJSON(row.User), Alias: row.Alias, CreatedAt: row.AddedAt.UTC()}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"contacts": out})
+}
+
+func (s *Server) contact(r *http.Request, owner, user int64) (Contact, error) {
+	row, err := s.opts.DB.GetContact(r.Context(), store.GetContactParams{OwnerID: owner, UserID: user})
+	if err != nil {
+		return Contact{}, err
+	}
+	return Contact{User: userJSON(row.User), Alias: row.Alias, CreatedAt: row.AddedAt.UTC()}, nil
+}
+
+func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		UserID   int64   `json:"user_id"`
+		Username string  `json:"username"`
+		Alias    *string `json:"alias"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	alias, err := normalizeAlias(in.Alias)
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	me := caller(r.Context()).User
+	var target store.User
+	switch {
+	case in.UserID > 0:
+		target, err = s.opts.DB.GetUser(r.Context(), in.UserID)
+	case in.Username != "":
+		target, err = s.opts.DB.GetUserByUsername(r.Context(), strings.ToLower(strings.TrimSpace(in.Username)))
+	default:
+		err = validation("username", "Give user_id or username.")
+	}
+	if store.IsNotFound(err) {
+		err = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such user.", Field: "username"}
+	}
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	if target.ID == me.ID {
+		s.respondError(w, r, validation("username", "You cannot add yourself."))
+		return
+	}
+	err = s.opts.DB.CreateContact(r.Context(), store.CreateContactParams{OwnerID: me.ID, UserID: target.ID, Alias: alias})
+	if store.IsConflict(err) {
+		err = &Error{Status: http.StatusConflict, Code: "conflict", Message: "Already in your contacts.", Field: "username"}
+	}
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	c, err := s.contact(r, me.ID, target.ID)
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"contact": c})
+}
+
+func (s *Server) handleUpdateContact(w http.ResponseWriter, r *http.Request) {
+	uid, err := pathID(r, "user_id")
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	var in struct {
+		Alias *string `json:"alias"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	alias, err := normalizeAlias(in.Alias)
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	me := caller(r.Context()).User.ID
+	n, err := s.opts.DB.UpdateContactAlias(r.Context(), store.UpdateContactAliasParams{OwnerID: me, UserID: uid, Alias: alias})
+	if err == nil && n == 0 {
+		err = errNotFound
+	}
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	c, err := s.contact(r, me, uid)
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	s.refreshDirectTitle(r, me, uid)
+	writeJSON(w, http.StatusOK, map[string]any{"contact": c})
+}
+
+func (s *Server) handleDeleteContact(w http.ResponseWriter, r *http.Request) {
+	uid, err := pathID(r, "user_id")
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	me := caller(r.Context()).User.ID
+	n, err := s.opts.DB.DeleteContact(r.Context(), store.DeleteContactParams{OwnerID: me, UserID: uid})
+	if err == nil && n == 0 {
+		err = errNotFound
+	}
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	s.refreshDirectTitle(r, me, uid)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// refreshDirectTitle tells the owner's devices the new title of their
+// direct conversation with user, if they have one.
+func (s *Server) refreshDirectTitle(r *http.Request, owner, user int64) {
+	key := directKey(owner, user)
+	if id, err := s.opts.DB.GetDirectByKey(r.Context(), &key); err == nil {
+		s.publishConversation(r.Context(), owner, id)
+	}
+}

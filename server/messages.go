@@ -1,0 +1,201 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/server/event"
+	"github.com/parleychat/parley/store"
+)
+
+const (
+	maxBodyChars     = 4000
+	maxClientIDChars = 64
+)
+
+// errSendRace means a concurrent send with the same client_id won; the
+// transaction is rolled back so its seq is not used, and the winner's
+// message is returned instead.
+var errSendRace = errors.New("concurrent send with the same client_id")
+
+func checkMessage(clientID, body string) error {
+	if n := utf8.RuneCountInString(clientID); n < 1 || n > maxClientIDChars || !utf8.ValidString(clientID) {
+		return validation("client_id", "client_id must be 1 to 64 characters.")
+	}
+	if !utf8.ValidString(body) {
+		return validation("body", "The message must be valid UTF-8 text.")
+	}
+	if n := utf8.RuneCountInString(body); n < 1 || n > maxBodyChars {
+		return validation("body", "A message is 1 to 4000 characters.")
+	}
+	if strings.TrimFunc(body, unicode.IsSpace) == "" {
+		return validation("body", "A message cannot be only white space.")
+	}
+	return nil
+}
+
+// sendMessage is the one use case behind POST /messages and the WebSocket
+// message.send frame. It returns created=false for a retry of a client_id
+// the conversation already has (the same message, nothing new published).
+func (s *Server) sendMessage(ctx context.Context, user store.User, convID int64, clientID, body string) (store.Message, bool, error) {
+	if err := checkMessage(clientID, body); err != nil {
+		return store.Message{}, false, err
+	}
+	var msg store.Message
+	var created bool
+	var revived []int64
+	err := s.opts.DB.InTx(ctx, func(q *store.Queries) error {
+		if _, err := q.GetMember(ctx, store.GetMemberParams{ConversationID: convID, UserID: user.ID}); err != nil {
+			return err // not a member: 404
+		}
+		existing, err := q.GetMessageByClientID(ctx, store.GetMessageByClientIDParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID})
+		if err == nil {
+			msg = existing
+			return nil
+		} else if !store.IsNotFound(err) {
+			return err
+		}
+		if ok, after := s.sendLimit.allow(strconv.FormatInt(user.ID, 10)); !ok {
+			return rateLimited(after)
+		}
+		seq, err := q.NextSeq(ctx, convID)
+		if err != nil {
+			return err
+		}
+		msg, err = q.InsertMessage(ctx, store.InsertMessageParams{ConversationID: convID, Seq: seq, SenderID: user.ID, ClientID: clientID, Body: body})
+		if store.IsNotFound(err) {
+			return errSendRace
+		} else if err != nil {
+			return err
+		}
+		if err := q.MarkOwnMessage(ctx, store.MarkOwnMessageParams{ConversationID: convID, UserID: user.ID, Seq: seq}); err != nil {
+			return err
+		}
+		revived, err = q.ReviveMembers(ctx, convID)
+		created = true
+		return err
+	})
+	if errors.Is(err, errSendRace) {
+		msg, err = s.opts.DB.GetMessageByClientID(ctx, store.GetMessageByClientIDParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID})
+		return msg, false, err
+	}
+	if err != nil {
+		return store.Message{}, false, err
+	}
+	if !created {
+		return msg, false, nil
+	}
+	s.metrics.messages.Inc()
+	s.publish(ctx, event.Event{
+		Topic: event.ConversationTopic(convID),
+		Frame: encodeFrame(frameMessageCreated, messageData{Message: messageJSON(msg)}),
+	})
+	for _, uid := range revived {
+		s.publishConversation(ctx, uid, convID)
+	}
+	return msg, true, nil
+}
+
+func (s *Server) handleSendMessage(w http.ResponseWriter, r *http.Request) {
+	convID, err := pathID(r, "id")
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	var in struct {
+		ClientID string `json:"client_id"`
+		Body     string `json:"body"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	msg, created, err := s.sendMessage(r.Context(), caller(r.Context()).User, convID, in.ClientID, in.Body)
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, messageData{Message: messageJSON(msg)})
+}
+
+// handleListMessages pages history: ?before=SEQ (default: the newest) or
+// ?after=SEQ, with limit 1–200, ascending, never at or below cleared_seq.
+func (s *Server) handleListMessages(w http.ResponseWriter, r *http.Request) {
+	convID, err := pathID(r, "id")
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	limit := int64(50)
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.ParseInt(v, 10, 64); err != nil || limit < 1 || limit > 200 {
+			s.respondError(w, r, validation("limit", "limit is 1 to 200."))
+			return
+		}
+	}
+	before, after := q.Get("before"), q.Get("after")
+	if before != "" && after != "" {
+		s.respondError(w, r, validation("after", "Give before or after, not both."))
+		return
+	}
+	member, err := s.opts.DB.GetMember(r.Context(), store.GetMemberParams{ConversationID: convID, UserID: caller(r.Context()).User.ID})
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	var rows []store.Message
+	if after != "" {
+		seq, err := strconv.ParseInt(after, 10, 64)
+		if err != nil || seq < 0 {
+			s.respondError(w, r, validation("after", "after is a seq (a whole number)."))
+			return
+		}
+		rows, err = s.opts.DB.ListMessagesAfter(r.Context(), store.ListMessagesAfterParams{
+			ConversationID: convID, After: max(seq, member.ClearedSeq), Lim: int32(limit + 1)})
+		if err != nil {
+			s.respondError(w, r, err)
+			return
+		}
+	} else {
+		seq := int64(1) << 62
+		if before != "" {
+			if seq, err = strconv.ParseInt(before, 10, 64); err != nil || seq < 0 {
+				s.respondError(w, r, validation("before", "before is a seq (a whole number)."))
+				return
+			}
+		}
+		rows, err = s.opts.DB.ListMessagesBefore(r.Context(), store.ListMessagesBeforeParams{
+			ConversationID: convID, Before: seq, Cleared: member.ClearedSeq, Lim: int32(limit + 1)})
+		if err != nil {
+			s.respondError(w, r, err)
+			return
+		}
+	}
+	hasMore := int64(len(rows)) > limit
+	if hasMore {
+		rows = rows[:limit]
+	}
+	out := make([]Message, len(rows))
+	for i, m := range rows {
+		out[i] = messageJSON(m)
+	}
+	if after == "" { // fetched newest first
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Messages []Message `json:"messages"`
+		HasMore  bool      `json:"has_more"`
+	}{out, hasMore})
+}

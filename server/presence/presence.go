@@ -1,0 +1,32 @@
+// Package presence tracks who is online across every node: a user is online
+// while at least one of their connections, on any node, is alive. The
+// in-process Tracker is memory.go; the Memcached one lives in
+// presence/memcached.
+package presence
+
+import (
+	"context"
+	"time"
+)
+
+// DefaultTTL is how long a user stays online without a heartbeat: the time
+// after a node's crash until its users show offline.
+const DefaultTTL = 60 * time.Second
+
+// Tracker records this node's share of presence. The hub calls Connect for
+// a user's first local connection, Disconnect after the last, and Heartbeat
+// for every locally connected user well within the TTL.
+type Tracker interface {
+	// Connect marks the user online through this node and reports whether
+	// that made them come online (they were offline everywhere).
+	Connect(ctx context.Context, userID int64) (cameOnline bool, err error)
+	// Disconnect withdraws this node's share and reports whether the user
+	// is now offline everywhere.
+	Disconnect(ctx context.Context, userID int64) (wentOffline bool, err error)
+	// Heartbeat refreshes the TTL of every listed user, in one batch.
+	Heartbeat(ctx context.Context, userIDs []int64) error
+	// Online reports which of ids are online; absent ids are offline.
+	Online(ctx context.Context, ids []int64) (map[int64]bool, error)
+	Ping(ctx context.Context) error
+	Close() error
+}
