@@ -7,11 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -30,6 +32,8 @@ type Config struct {
 	AllowedOrigins []string
 	TrustedProxies []netip.Prefix
 	SignupOpen     bool
+	SendRate       float64 // messages per second per user; 0 is unlimited
+	DebugAddr      string
 }
 
 // setting is one configuration variable: its flag, its environment
@@ -146,6 +150,23 @@ func settings() []setting {
 				}
 				c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 			}
+			return nil
+		}},
+		{"send-rate", "PARLEY_SEND_RATE", "10", "messages per second each user may send (a burst of 3 s worth); 0 disables the limit (benchmarks)", func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+				return errors.New("want a number of messages per second, 0 for no limit")
+			}
+			c.SendRate = f
+			return nil
+		}},
+		{"debug-addr", "PARLEY_DEBUG_ADDR", "", "opt-in listener for pprof (/debug/pprof/), such as 127.0.0.1:6060; keep it private", func(c *Config, v string) error {
+			if v != "" {
+				if _, _, err := net.SplitHostPort(v); err != nil {
+					return errors.New("want host:port")
+				}
+			}
+			c.DebugAddr = v
 			return nil
 		}},
 		{"signup", "PARLEY_SIGNUP", "open", "open: anyone may sign up; closed: accounts come from `parley user create`", func(c *Config, v string) error {

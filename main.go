@@ -12,8 +12,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -126,7 +128,19 @@ type App struct {
 	log      *slog.Logger
 	embedded *store.Embedded
 	http     *http.Server
+	debug    *http.Server
 	served   chan error
+}
+
+// debugMux serves pprof, on its own opt-in listener only.
+func debugMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // openDatabase connects to PARLEY_DATABASE_URL, or starts the private
@@ -177,11 +191,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 	a.Server, err = server.New(server.Options{
 		DB: db, Logger: log, NodeID: cfg.NodeID, Version: version, UI: ui,
 		SignupOpen: cfg.SignupOpen, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
-		Limits: server.DefaultLimits,
-		Checks: []server.Check{
-			{Name: "bus", Ping: func(context.Context) error { return nil }},
-			{Name: "presence", Ping: func(context.Context) error { return nil }},
-		},
+		Limits:    server.DefaultLimits,
+		SendRate:  server.Rate{Per: cfg.SendRate, Burst: int(math.Ceil(cfg.SendRate * 3))},
+		FrameRate: server.DefaultFrameRate,
 	})
 	if err != nil {
 		a.closeStores()
@@ -189,8 +201,18 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		_ = a.Server.Shutdown(ctx)
 		a.closeStores()
 		return nil, fmt.Errorf("listen on %s (PARLEY_ADDR): %w", cfg.Addr, err)
+	}
+	if cfg.DebugAddr != "" {
+		a.debug = &http.Server{Addr: cfg.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := a.debug.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("debug listener failed", "addr", cfg.DebugAddr, "err", err)
+			}
+		}()
+		log.Info("pprof listening", "url", "http://"+cfg.DebugAddr+"/debug/pprof/")
 	}
 	a.Addr = ln.Addr().String()
 	a.http = &http.Server{
@@ -219,10 +241,19 @@ func (a *App) Close() error {
 	a.log.Info("shutting down")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	a.http.RegisterOnShutdown(func() { _ = a.Server.Shutdown(ctx) })
+	// WebSockets are hijacked: http.Server.Shutdown neither closes nor
+	// waits for them, so the hub closes them (1001) while requests drain.
+	shut := make(chan error, 1)
+	a.http.RegisterOnShutdown(func() { shut <- a.Server.Shutdown(ctx) })
 	err := a.http.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = a.http.Close()
+	}
+	if serr := <-shut; serr != nil {
+		a.log.Warn("closing connections", "err", serr)
+	}
+	if a.debug != nil {
+		_ = a.debug.Close()
 	}
 	if serr := <-a.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr

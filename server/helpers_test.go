@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -39,6 +41,9 @@ func newEnv(t *testing.T, mod ...func(*server.Options)) *env {
 			"favicon.svg":        {Data: []byte("<svg/>")},
 			"assets/style-x.css": {Data: []byte("body{}")},
 		},
+	}
+	if os.Getenv("PARLEY_TEST_LOG") != "" {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	for _, m := range mod {
 		m(&o)

@@ -91,13 +91,14 @@ func (s *Server) sendMessage(ctx context.Context, user store.User, convID int64,
 		return msg, false, nil
 	}
 	s.metrics.messages.Inc()
+	// members who get the conversation back learn of it before its message
+	for _, uid := range revived {
+		s.publishConversation(ctx, uid, convID)
+	}
 	s.publish(ctx, event.Event{
 		Topic: event.ConversationTopic(convID),
 		Frame: encodeFrame(frameMessageCreated, messageData{Message: messageJSON(msg)}),
 	})
-	for _, uid := range revived {
-		s.publishConversation(ctx, uid, convID)
-	}
 	return msg, true, nil
 }
 
