@@ -100,7 +100,6 @@ func TestWebSocketMessaging(t *testing.T) {
 		w.expect("message.created", "presence", "receipt")
 	}
 
-
 	// typing goes to the other members only
 	b1.send("typing", map[string]any{"conversation_id": conv.ID})
 	var ty struct {
