@@ -1,15 +1,31 @@
-import { createApp } from 'vue'
+import { createApp, watchEffect } from 'vue'
 import './style.css'
 import App from './App.vue'
 import { router } from './router.js'
 import { setUnauthenticatedHandler } from './api.js'
-import { forget } from './store.js'
+import { forget, setSessionEndedHook, state, unreadTotal } from './store.js'
 
 // A session that ended sends the user to login, and back here afterwards.
-setUnauthenticatedHandler(() => {
-  forget()
+function toLogin() {
   const here = router.currentRoute.value
   if (!here.meta.guest) router.push({ path: '/login', query: { next: here.fullPath } })
+}
+setUnauthenticatedHandler(async () => {
+  await forget()
+  toLogin()
 })
+setSessionEndedHook(toLogin)
+
+// The tab title: the page, and the unread total.
+watchEffect(() => {
+  const route = router.currentRoute.value
+  let title = route.meta.title || 'Parley'
+  if (route.params.id && state.conversations[route.params.id]) title = state.conversations[route.params.id].title
+  const n = unreadTotal.value
+  document.title = (n ? `(${n}) ` : '') + (title === 'Parley' ? 'Parley' : `${title} · Parley`)
+})
+
+// A click on a desktop notification opens its conversation.
+window.addEventListener('parley:open', (e) => router.push(`/c/${e.detail}`))
 
 createApp(App).use(router).mount('#app')

@@ -4,6 +4,8 @@ import Login from './views/Login.vue'
 import Signup from './views/Signup.vue'
 import Home from './views/Home.vue'
 import Profile from './views/Profile.vue'
+import Chat from './views/Chat.vue'
+import Contacts from './views/Contacts.vue'
 
 export const router = createRouter({
   history: createWebHistory(),
@@ -11,6 +13,8 @@ export const router = createRouter({
     { path: '/login', component: Login, meta: { guest: true, title: 'Log in' } },
     { path: '/signup', component: Signup, meta: { guest: true, title: 'Sign up' } },
     { path: '/', component: Home, meta: { title: 'Chats' } },
+    { path: '/c/:id(\\d+)', component: Chat, meta: { title: 'Chat' } },
+    { path: '/contacts', component: Contacts, meta: { title: 'Contacts' } },
     { path: '/profile', component: Profile, meta: { title: 'Profile' } },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
@@ -27,8 +31,4 @@ router.beforeEach(async (to) => {
     return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
   }
   if (to.meta.guest && state.user) return safeNext(to.query.next)
-})
-
-router.afterEach((to) => {
-  document.title = to.meta.title ? `${to.meta.title} · Parley` : 'Parley'
 })
