@@ -415,6 +415,8 @@ setInterval(() => (state.now = Date.now()), 1000)
 
 // ---------- messages ----------
 
+// openConversation loads a conversation's recent history and marks it
+// read. It returns the read watermark from before, for the "New messages" line.
 export async function openConversation(convId) {
   state.openId = convId
   let c = state.conversations[convId]
@@ -423,6 +425,7 @@ export async function openConversation(convId) {
     putConversation(conversation)
     c = state.conversations[convId]
   }
+  const readBefore = Math.max(c.read_seq, c.cleared_seq || 0)
   const m = messageBucket(convId)
   if (!m.loaded) {
     const out = await api('GET', `/conversations/${convId}/messages?limit=50`)
@@ -433,6 +436,7 @@ export async function openConversation(convId) {
     await fetchAfter(convId, lastSeq(m))
   }
   markRead(convId)
+  return readBefore
 }
 
 export function closeConversation(convId) {

@@ -102,6 +102,13 @@ test('two people chat with live ticks, typing, pin, archive, reload and catch-up
   await expect(a.getByTestId('message')).toHaveCount(3)
   await expect(lastStatus(a)).toHaveAttribute('data-status', 'read')
 
+  // Ctrl+K jumps to a conversation
+  await a.goto('/')
+  await a.keyboard.press('Control+k')
+  await a.getByRole('combobox', { name: 'Go to conversation' }).fill('bob b')
+  await a.keyboard.press('Enter')
+  await expect(a.getByRole('heading', { name: 'Bob B.' })).toBeVisible()
+
   // bob goes offline; alice writes; bob catches up on reconnect
   await bob.context.setOffline(true)
   await b.evaluate(() => window.dispatchEvent(new Event('offline')))
@@ -128,4 +135,33 @@ test('a stranger sees nothing of a chat', async ({ browser }) => {
   await expect(eve.page.getByRole('alert')).toContainText('does not exist, or you are not in it')
   await expect(eve.page.getByText('No conversations yet')).toBeVisible()
   await eve.context.close()
+})
+
+test('scrolling up loads older history without jumping', async ({ browser }) => {
+  const me = await signup(browser, uniq('reader'))
+  const other = await signup(browser, uniq('writer'))
+  const myId = await me.page.evaluate(async () => (await (await fetch('/api/v1/me')).json()).user.id)
+  // the writer posts 120 messages through the API
+  const convId = await other.page.evaluate(async (uid) => {
+    const post = (path, body) => fetch('/api/v1' + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json())
+    const { conversation } = await post('/direct', { user_id: uid })
+    for (let i = 1; i <= 120; i++) await post(`/conversations/${conversation.id}/messages`, { client_id: 'h' + i, body: 'history ' + i })
+    return conversation.id
+  }, myId)
+  await other.context.close()
+
+  const p = me.page
+  await p.goto(`/c/${convId}`)
+  await expect(p.getByTestId('message').last()).toContainText('history 120')
+  await expect(p.getByTestId('message')).toHaveCount(50)
+  for (const want of [100, 120]) {
+    await p.getByTestId('message').first().scrollIntoViewIfNeeded()
+    await p.getByRole('list', { name: 'Messages' }).evaluate((el) => el.parentElement.scrollTo({ top: 0 }))
+    await expect(p.getByTestId('message')).toHaveCount(want)
+  }
+  await expect(p.getByText('Beginning of the conversation')).toBeVisible()
+  await expect(p.getByTestId('message').first()).toContainText('history 1')
+  // the first unread message is marked
+  await expect(p.getByLabel('New messages')).toHaveCount(1)
+  await me.context.close()
 })
