@@ -151,6 +151,54 @@ CREATE UNIQUE INDEX messages_conversation_seq ON messages (conversation_id, seq)
 -- idempotent sends
 CREATE UNIQUE INDEX messages_client_id ON messages (conversation_id, sender_id, client_id);
 
+-- One row per (member, conversation): the protocol's Conversation as that
+-- member sees it. Queries filter it by member or by group; PostgreSQL inlines
+-- the view, so each filter reaches the indexes underneath.
+CREATE VIEW member_conversations AS
+SELECT
+    m.user_id AS member_id,
+    c.id, c.kind, c.group_id, c.name, c.last_seq, c.updated_at,
+    m.delivered_seq, m.read_seq, m.cleared_seq, m.pinned, m.archived, m.muted, m.hidden,
+    -- a channel has no peer: zero values
+    coalesce(peer.user_id, 0)::bigint       AS peer_id,
+    coalesce(peer.username, '')::text       AS peer_username,
+    coalesce(peer.display_name, '')::text   AS peer_display_name,
+    coalesce(peer.created_at, c.created_at) AS peer_created_at,
+    coalesce(peer.delivered_seq, 0)::bigint AS peer_delivered_seq,
+    coalesce(peer.read_seq, 0)::bigint      AS peer_read_seq,
+    ct.alias          AS peer_alias,
+    lm.id             AS last_id,
+    lm.sender_id      AS last_sender_id,
+    lm.client_id      AS last_client_id,
+    lm.body           AS last_body,
+    lm.created_at     AS last_created_at,
+    (SELECT count(*) FROM messages x
+     WHERE x.conversation_id = c.id AND x.seq > GREATEST(m.read_seq, m.cleared_seq)
+       AND x.sender_id <> m.user_id)::bigint AS unread_count,
+    (CASE WHEN c.kind = 'direct' THEN 2
+          ELSE (SELECT count(*) FROM group_members gm WHERE gm.group_id = c.group_id) END)::bigint AS member_count,
+    m.change_xid AS member_change_xid,
+    c.change_xid AS conversation_change_xid,
+    coalesce(peer.change_xid, 0)::bigint AS peer_change_xid
+FROM members m
+JOIN conversations c ON c.id = m.conversation_id
+LEFT JOIN LATERAL (
+    SELECT pm.user_id, pm.delivered_seq, pm.read_seq, pm.change_xid, pu.username, pu.display_name, pu.created_at
+    FROM members pm JOIN users pu ON pu.id = pm.user_id
+    WHERE c.kind = 'direct' AND pm.conversation_id = c.id AND pm.user_id <> m.user_id
+) peer ON true
+LEFT JOIN contacts ct ON ct.owner_id = m.user_id AND ct.user_id = peer.user_id
+LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq AND c.last_seq > m.cleared_seq;
+
+-- Tombstones for /sync: groups a user left or lost.
+CREATE TABLE group_removals (
+    user_id    bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    group_id   bigint NOT NULL,
+    change_xid bigint NOT NULL DEFAULT parley_xid(),
+    PRIMARY KEY (user_id, group_id)
+);
+CREATE INDEX group_removals_user_change ON group_removals (user_id, change_xid);
+
 -- Transactional outbox: events written with the change that caused them,
 -- published after commit, deleted once the broker confirms.
 CREATE TABLE outbox (

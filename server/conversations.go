@@ -36,7 +36,7 @@ type Conversation struct {
 	UpdatedAt        time.Time `json:"updated_at"`
 }
 
-func conversationJSON(r store.ListConversationsRow) Conversation {
+func conversationJSON(r store.MemberConversation) Conversation {
 	c := Conversation{
 		ID: r.ID, Kind: r.Kind, LastSeq: r.LastSeq, DeliveredSeq: r.DeliveredSeq, ReadSeq: r.ReadSeq,
 		UnreadCount: r.UnreadCount, Pinned: r.Pinned, Archived: r.Archived, Muted: r.Muted,

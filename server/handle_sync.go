@@ -54,6 +54,7 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		}
 		convs = append(convs, conversationJSON(row))
 	}
+	removedGroups := []int64{}
 	if params.Since != nil {
 		gone, err := s.opts.DB.ListRemovals(r.Context(), store.ListRemovalsParams{UserID: uid, ChangeXid: *params.Since})
 		if err != nil {
@@ -61,11 +62,21 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		removed = append(removed, gone...)
+		if removedGroups, err = s.opts.DB.ListGroupRemovals(r.Context(), store.ListGroupRemovalsParams{UserID: uid, ChangeXid: *params.Since}); err != nil {
+			s.respondError(w, r, err)
+			return
+		}
+	}
+	groups, err := s.groups(r.Context(), uid, nil, params.Since)
+	if err != nil {
+		s.respondError(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"cursor":        cursorPrefix + strconv.FormatInt(cursor, 10),
-		"conversations": convs,
-		"removed":       removed,
-		"groups":        []any{},
+		"cursor":         cursorPrefix + strconv.FormatInt(cursor, 10),
+		"conversations":  convs,
+		"removed":        removed,
+		"groups":         groups,
+		"removed_groups": removedGroups,
 	})
 }

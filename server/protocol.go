@@ -17,6 +17,7 @@ const (
 	frameConversationUpdated = "conversation.updated"
 	frameConversationRemoved = "conversation.removed"
 	frameGroupUpdated        = "group.updated"
+	frameGroupRemoved        = "group.removed" // an extension: the group was deleted, or the user left it
 	frameError               = "error"
 	framePong                = "pong"
 

@@ -7,7 +7,6 @@ package store
 
 import (
 	"context"
-	"time"
 )
 
 const addMember = `-- name: AddMember :exec
@@ -104,42 +103,15 @@ func (q *Queries) GetMember(ctx context.Context, arg GetMemberParams) (Member, e
 }
 
 const listConversations = `-- name: ListConversations :many
-SELECT
-    c.id, c.kind, c.group_id, c.name, c.last_seq, c.updated_at,
-    m.delivered_seq, m.read_seq, m.cleared_seq, m.pinned, m.archived, m.muted, m.hidden,
-    -- a channel has no peer: zero values
-    coalesce(peer.user_id, 0)::bigint         AS peer_id,
-    coalesce(peer.username, '')::text         AS peer_username,
-    coalesce(peer.display_name, '')::text     AS peer_display_name,
-    coalesce(peer.created_at, c.created_at)   AS peer_created_at,
-    coalesce(peer.delivered_seq, 0)::bigint   AS peer_delivered_seq,
-    coalesce(peer.read_seq, 0)::bigint        AS peer_read_seq,
-    ct.alias           AS peer_alias,
-    lm.id              AS last_id,
-    lm.sender_id       AS last_sender_id,
-    lm.client_id       AS last_client_id,
-    lm.body            AS last_body,
-    lm.created_at      AS last_created_at,
-    (SELECT count(*) FROM messages x
-     WHERE x.conversation_id = c.id AND x.seq > GREATEST(m.read_seq, m.cleared_seq)
-       AND x.sender_id <> m.user_id)::bigint AS unread_count,
-    (CASE WHEN c.kind = 'direct' THEN 2
-          ELSE (SELECT count(*) FROM group_members gm WHERE gm.group_id = c.group_id) END)::bigint AS member_count
-FROM members m
-JOIN conversations c ON c.id = m.conversation_id
-LEFT JOIN LATERAL (
-    SELECT pm.user_id, pm.delivered_seq, pm.read_seq, pm.change_xid, pu.username, pu.display_name, pu.created_at
-    FROM members pm JOIN users pu ON pu.id = pm.user_id
-    WHERE c.kind = 'direct' AND pm.conversation_id = c.id AND pm.user_id <> m.user_id
-) peer ON true
-LEFT JOIN contacts ct ON ct.owner_id = m.user_id AND ct.user_id = peer.user_id
-LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq AND c.last_seq > m.cleared_seq
-WHERE m.user_id = $1
-  AND ($2::bigint IS NULL OR c.id = $2)
-  AND ($3::boolean OR NOT m.hidden)
+SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, unread_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid FROM member_conversations mc
+WHERE mc.member_id = $1
+  AND ($2::bigint IS NULL OR mc.id = $2)
+  AND ($3::boolean OR NOT mc.hidden)
   AND ($4::bigint IS NULL
-       OR m.change_xid >= $4 OR c.change_xid >= $4 OR peer.change_xid >= $4)
-ORDER BY m.pinned DESC, c.updated_at DESC, c.id DESC
+       OR mc.member_change_xid >= $4
+       OR mc.conversation_change_xid >= $4
+       OR mc.peer_change_xid >= $4)
+ORDER BY mc.pinned DESC, mc.updated_at DESC, mc.id DESC
 `
 
 type ListConversationsParams struct {
@@ -149,40 +121,10 @@ type ListConversationsParams struct {
 	Since          *int64
 }
 
-type ListConversationsRow struct {
-	ID               int64
-	Kind             string
-	GroupID          *int64
-	Name             string
-	LastSeq          int64
-	UpdatedAt        time.Time
-	DeliveredSeq     int64
-	ReadSeq          int64
-	ClearedSeq       int64
-	Pinned           bool
-	Archived         bool
-	Muted            bool
-	Hidden           bool
-	PeerID           int64
-	PeerUsername     string
-	PeerDisplayName  string
-	PeerCreatedAt    time.Time
-	PeerDeliveredSeq int64
-	PeerReadSeq      int64
-	PeerAlias        *string
-	LastID           *int64
-	LastSenderID     *int64
-	LastClientID     *string
-	LastBody         *string
-	LastCreatedAt    *time.Time
-	UnreadCount      int64
-	MemberCount      int64
-}
-
 // The caller's conversations as the protocol's Conversation, in one query:
 // the list (hidden ones left out), one conversation, or what changed since a
 // sync cursor (hidden ones included, so a client can drop them).
-func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsParams) ([]ListConversationsRow, error) {
+func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsParams) ([]MemberConversation, error) {
 	rows, err := q.db.Query(ctx, listConversations,
 		arg.UserID,
 		arg.ConversationID,
@@ -193,10 +135,11 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ListConversationsRow{}
+	items := []MemberConversation{}
 	for rows.Next() {
-		var i ListConversationsRow
+		var i MemberConversation
 		if err := rows.Scan(
+			&i.MemberID,
 			&i.ID,
 			&i.Kind,
 			&i.GroupID,
@@ -224,6 +167,75 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 			&i.LastCreatedAt,
 			&i.UnreadCount,
 			&i.MemberCount,
+			&i.MemberChangeXid,
+			&i.ConversationChangeXid,
+			&i.PeerChangeXid,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listGroupConversations = `-- name: ListGroupConversations :many
+SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, unread_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid FROM member_conversations mc
+WHERE mc.group_id = $1::bigint
+  AND ($2::bigint IS NULL OR mc.id = $2)
+ORDER BY mc.member_id, mc.id
+`
+
+type ListGroupConversationsParams struct {
+	GroupID        int64
+	ConversationID *int64
+}
+
+// Every member's view of a group's channels (or of one channel), in one
+// query: for events that each member sees with their own counts and flags.
+func (q *Queries) ListGroupConversations(ctx context.Context, arg ListGroupConversationsParams) ([]MemberConversation, error) {
+	rows, err := q.db.Query(ctx, listGroupConversations, arg.GroupID, arg.ConversationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MemberConversation{}
+	for rows.Next() {
+		var i MemberConversation
+		if err := rows.Scan(
+			&i.MemberID,
+			&i.ID,
+			&i.Kind,
+			&i.GroupID,
+			&i.Name,
+			&i.LastSeq,
+			&i.UpdatedAt,
+			&i.DeliveredSeq,
+			&i.ReadSeq,
+			&i.ClearedSeq,
+			&i.Pinned,
+			&i.Archived,
+			&i.Muted,
+			&i.Hidden,
+			&i.PeerID,
+			&i.PeerUsername,
+			&i.PeerDisplayName,
+			&i.PeerCreatedAt,
+			&i.PeerDeliveredSeq,
+			&i.PeerReadSeq,
+			&i.PeerAlias,
+			&i.LastID,
+			&i.LastSenderID,
+			&i.LastClientID,
+			&i.LastBody,
+			&i.LastCreatedAt,
+			&i.UnreadCount,
+			&i.MemberCount,
+			&i.MemberChangeXid,
+			&i.ConversationChangeXid,
+			&i.PeerChangeXid,
 		); err != nil {
 			return nil, err
 		}

@@ -43,6 +43,12 @@ type GroupMember struct {
 	JoinedAt time.Time
 }
 
+type GroupRemoval struct {
+	UserID    int64
+	GroupID   int64
+	ChangeXid int64
+}
+
 type Invite struct {
 	Code      string
 	GroupID   int64
@@ -66,6 +72,40 @@ type Member struct {
 	Hidden         bool
 	JoinedAt       time.Time
 	ChangeXid      int64
+}
+
+type MemberConversation struct {
+	MemberID              int64
+	ID                    int64
+	Kind                  string
+	GroupID               *int64
+	Name                  string
+	LastSeq               int64
+	UpdatedAt             time.Time
+	DeliveredSeq          int64
+	ReadSeq               int64
+	ClearedSeq            int64
+	Pinned                bool
+	Archived              bool
+	Muted                 bool
+	Hidden                bool
+	PeerID                int64
+	PeerUsername          string
+	PeerDisplayName       string
+	PeerCreatedAt         time.Time
+	PeerDeliveredSeq      int64
+	PeerReadSeq           int64
+	PeerAlias             *string
+	LastID                *int64
+	LastSenderID          *int64
+	LastClientID          *string
+	LastBody              *string
+	LastCreatedAt         *time.Time
+	UnreadCount           int64
+	MemberCount           int64
+	MemberChangeXid       int64
+	ConversationChangeXid int64
+	PeerChangeXid         int64
 }
 
 type Message struct {

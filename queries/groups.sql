@@ -1,0 +1,131 @@
+-- name: CreateGroup :one
+INSERT INTO groups (name, description) VALUES ($1, $2) RETURNING *;
+
+-- name: UpdateGroup :one
+UPDATE groups SET
+    name        = coalesce(sqlc.narg(name), name),
+    description = coalesce(sqlc.narg(description), description),
+    updated_at  = now(),
+    change_xid  = parley_xid()
+WHERE id = @id
+RETURNING *;
+
+-- name: TouchGroup :exec
+-- Marks a group changed (members, roles, channels) for /sync.
+UPDATE groups SET change_xid = parley_xid() WHERE id = $1;
+
+-- name: DeleteGroup :exec
+DELETE FROM groups WHERE id = $1;
+
+-- name: ListUserGroups :many
+-- The caller's groups with their role and size: all, one, or those changed
+-- since a sync cursor.
+SELECT g.*, gm.role AS my_role,
+       (SELECT count(*) FROM group_members x WHERE x.group_id = g.id)::bigint AS member_count
+FROM group_members gm JOIN groups g ON g.id = gm.group_id
+WHERE gm.user_id = @user_id
+  AND (sqlc.narg(group_id)::bigint IS NULL OR g.id = sqlc.narg(group_id))
+  AND (sqlc.narg(since)::bigint IS NULL OR g.change_xid >= sqlc.narg(since))
+ORDER BY lower(g.name), g.id;
+
+-- name: GetGroupRole :one
+SELECT role FROM group_members WHERE group_id = $1 AND user_id = $2;
+
+-- name: AddGroupMember :one
+INSERT INTO group_members (group_id, user_id, role) VALUES ($1, $2, $3) RETURNING *;
+
+-- name: ListGroupMembers :many
+SELECT sqlc.embed(users), gm.role, gm.joined_at
+FROM group_members gm JOIN users ON users.id = gm.user_id
+WHERE gm.group_id = $1
+ORDER BY CASE gm.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, lower(users.display_name), users.id;
+
+-- name: GetGroupMember :one
+SELECT sqlc.embed(users), gm.role, gm.joined_at
+FROM group_members gm JOIN users ON users.id = gm.user_id
+WHERE gm.group_id = $1 AND gm.user_id = $2;
+
+-- name: ListGroupMemberIDs :many
+SELECT user_id FROM group_members WHERE group_id = $1;
+
+-- name: SetGroupRole :execrows
+UPDATE group_members SET role = $3 WHERE group_id = $1 AND user_id = $2;
+
+-- name: RemoveGroupMember :execrows
+DELETE FROM group_members WHERE group_id = $1 AND user_id = $2;
+
+-- name: JoinGroupChannels :many
+-- A new group member joins every channel.
+INSERT INTO members (conversation_id, user_id)
+SELECT id, @user_id::bigint FROM conversations WHERE group_id = @group_id::bigint
+ON CONFLICT (conversation_id, user_id) DO NOTHING
+RETURNING conversation_id;
+
+-- name: LeaveGroupChannels :many
+DELETE FROM members m USING conversations c
+WHERE c.id = m.conversation_id AND c.group_id = @group_id::bigint AND m.user_id = @user_id
+RETURNING m.conversation_id;
+
+-- name: ListGroupChannelIDs :many
+SELECT id FROM conversations WHERE group_id = @group_id::bigint ORDER BY id;
+
+-- name: CreateChannel :one
+INSERT INTO conversations (kind, group_id, name) VALUES ('channel', $1, $2) RETURNING id;
+
+-- name: AddChannelMembers :exec
+-- Every member of the group joins a new channel.
+INSERT INTO members (conversation_id, user_id)
+SELECT @conversation_id, user_id FROM group_members WHERE group_id = @group_id
+ON CONFLICT (conversation_id, user_id) DO NOTHING;
+
+-- name: RenameChannel :execrows
+UPDATE conversations SET name = $3, change_xid = parley_xid()
+WHERE id = $2 AND group_id = $1 AND kind = 'channel';
+
+-- name: DeleteChannel :execrows
+DELETE FROM conversations WHERE id = $2 AND group_id = $1 AND kind = 'channel';
+
+-- name: AddRemovals :exec
+-- Tombstones, pairwise: user_ids[i] lost conversation_ids[i].
+INSERT INTO removals (user_id, conversation_id)
+SELECT unnest(@user_ids::bigint[]), unnest(@conversation_ids::bigint[])
+ON CONFLICT (user_id, conversation_id) DO UPDATE SET change_xid = parley_xid();
+
+-- name: ClearRemovals :exec
+-- A user is back in these conversations.
+DELETE FROM removals WHERE user_id = @user_id AND conversation_id = ANY(@conversation_ids::bigint[]);
+
+-- name: AddGroupRemovals :exec
+INSERT INTO group_removals (user_id, group_id)
+SELECT unnest(@user_ids::bigint[]), @group_id::bigint
+ON CONFLICT (user_id, group_id) DO UPDATE SET change_xid = parley_xid();
+
+-- name: ClearGroupRemoval :exec
+DELETE FROM group_removals WHERE user_id = $1 AND group_id = $2;
+
+-- name: ListGroupRemovals :many
+SELECT group_id FROM group_removals WHERE user_id = $1 AND change_xid >= $2;
+
+-- name: CreateInvite :one
+INSERT INTO invites (code, group_id, created_by, max_uses, expires_at)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING *;
+
+-- name: GetInvite :one
+SELECT * FROM invites WHERE code = $1;
+
+-- name: LockInvite :one
+-- Serialises concurrent accepts of one invite.
+SELECT * FROM invites WHERE code = $1 FOR UPDATE;
+
+-- name: UseInvite :exec
+UPDATE invites SET uses = uses + 1 WHERE code = $1;
+
+-- name: ListInvites :many
+SELECT * FROM invites WHERE group_id = $1 ORDER BY created_at DESC, code;
+
+-- name: RevokeInvite :execrows
+UPDATE invites SET revoked_at = coalesce(revoked_at, now()) WHERE group_id = $1 AND code = $2;
+
+-- name: GetGroupName :one
+SELECT name FROM groups WHERE id = $1;
