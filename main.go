@@ -115,7 +115,11 @@ func serveCmd(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-app.databaseGone():
+		log.Error("the embedded database stopped unexpectedly; shutting down (see postgres.log in the data directory)")
+	}
 	stop()
 	return app.Close()
 }
@@ -144,8 +148,9 @@ func debugMux() *http.ServeMux {
 }
 
 // openDatabase connects to PARLEY_DATABASE_URL, or starts the private
-// cluster, and applies the schema.
-func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*store.DB, *store.Embedded, error) {
+// cluster, and applies the schema. With share, a private cluster that a
+// running server already holds is used through its socket (the admin CLI).
+func openDatabase(ctx context.Context, cfg Config, log *slog.Logger, share bool) (*store.DB, *store.Embedded, error) {
 	url := cfg.DatabaseURL
 	var emb *store.Embedded
 	if url == "" {
@@ -153,10 +158,16 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*store.DB,
 		emb, err = store.StartEmbedded(ctx, store.EmbeddedOptions{
 			Dir: filepath.Join(cfg.DataDir, "postgres"), BinDir: cfg.PGBin, Logger: log,
 		})
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrInUse) && share:
+			url = store.EmbeddedURL(cfg.DataDir)
+		case errors.Is(err, store.ErrInUse):
+			return nil, nil, fmt.Errorf("another parley is already running on the data directory %s (PARLEY_DATA_DIR); stop it, or choose another directory", cfg.DataDir)
+		case err != nil:
 			return nil, nil, err
+		default:
+			url = emb.URL()
 		}
-		url = emb.URL()
 	}
 	stopEmbedded := func() {
 		if emb != nil {
@@ -183,7 +194,7 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*store.DB,
 // Start builds every dependency in order and starts serving.
 func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, error) {
 	log = log.With("node", cfg.NodeID)
-	db, emb, err := openDatabase(ctx, cfg, log)
+	db, emb, err := openDatabase(ctx, cfg, log, false)
 	if err != nil {
 		return nil, err
 	}
@@ -243,14 +254,13 @@ func (a *App) Close() error {
 	defer cancel()
 	// WebSockets are hijacked: http.Server.Shutdown neither closes nor
 	// waits for them, so the hub closes them (1001) while requests drain.
-	shut := make(chan error, 1)
-	a.http.RegisterOnShutdown(func() { shut <- a.Server.Shutdown(ctx) })
+	a.http.RegisterOnShutdown(func() { a.Server.CloseSockets(ctx) })
 	err := a.http.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = a.http.Close()
 	}
-	if serr := <-shut; serr != nil {
-		a.log.Warn("closing connections", "err", serr)
+	if serr := a.Server.Shutdown(ctx); serr != nil {
+		a.log.Warn("closing the event bus and presence", "err", serr)
 	}
 	if a.debug != nil {
 		_ = a.debug.Close()
@@ -261,6 +271,14 @@ func (a *App) Close() error {
 	a.closeStores()
 	a.log.Info("stopped")
 	return err
+}
+
+// databaseGone is closed if the embedded database exits on its own.
+func (a *App) databaseGone() <-chan struct{} {
+	if a.embedded == nil {
+		return nil
+	}
+	return a.embedded.Done()
 }
 
 func (a *App) closeStores() {
@@ -296,7 +314,7 @@ func storeCmd(name string, args []string, stderr io.Writer, extra func(*flag.Fla
 	cfg := Config{DataDir: *dataDir, DatabaseURL: *dbURL, PGBin: *pgBin, LogLevel: slog.LevelWarn, LogFormat: "text"}
 	log := newLogger(cfg, stderr)
 	ctx := context.Background()
-	db, emb, err := openDatabase(ctx, cfg, log)
+	db, emb, err := openDatabase(ctx, cfg, log, true)
 	if err != nil {
 		return nil, nil, nil, err
 	}

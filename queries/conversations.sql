@@ -66,3 +66,21 @@ SELECT conversation_id FROM removals WHERE user_id = $1 AND change_xid >= $2;
 -- name: SyncCursor :one
 -- Every transaction below this id had finished when it was read.
 SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS cursor;
+
+-- name: MarkDirectChanged :exec
+-- The owner's view of one direct chat changed (an alias): /sync reports it.
+UPDATE members SET change_xid = parley_xid()
+WHERE user_id = @owner_id
+  AND conversation_id IN (SELECT id FROM conversations WHERE direct_key = @direct_key::text);
+
+-- name: MarkUserDirectsChanged :many
+-- A user's name changed: their direct chats change for their peers, and
+-- /sync reports them. Returns (conversation, peer) pairs to notify.
+WITH mine AS (
+    UPDATE members m SET change_xid = parley_xid()
+    FROM conversations c
+    WHERE c.id = m.conversation_id AND c.kind = 'direct' AND m.user_id = @user_id
+    RETURNING m.conversation_id
+)
+SELECT p.conversation_id, p.user_id FROM members p JOIN mine ON mine.conversation_id = p.conversation_id
+WHERE p.user_id <> @user_id AND NOT p.hidden;

@@ -17,7 +17,7 @@ import (
 )
 
 const (
-	wsReadLimit    = 16 << 10         // bytes per client frame
+	wsReadLimit    = 64 << 10         // bytes per client frame: a 4000-character body, however escaped
 	wsSendBuffer   = 256              // frames queued per connection
 	wsWriteTimeout = 10 * time.Second // per frame
 	wsPingEvery    = 25 * time.Second
@@ -177,12 +177,18 @@ func (c *Conn) reader(ctx context.Context) {
 		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
 			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig || errors.Is(err, websocket.ErrMessageTooBig) {
-				c.close(websocket.StatusMessageTooBig, "frame over 16 KiB")
+				c.close(websocket.StatusMessageTooBig, "frame over 64 KiB")
 			}
 			return
 		}
 		if !c.frames.Allow() {
-			c.reply(frameError, errorData{Code: "rate_limited", Message: "Too many frames; slow down."})
+			var f struct {
+				Data struct {
+					ClientID string `json:"client_id"`
+				} `json:"data"`
+			}
+			_ = json.Unmarshal(data, &f) // a refused send still names its client_id
+			c.reply(frameError, errorData{Code: "rate_limited", Message: "Too many frames; slow down.", ClientID: truncate(f.Data.ClientID, maxClientIDChars)})
 			continue
 		}
 		if typ != websocket.MessageText {

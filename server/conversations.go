@@ -75,6 +75,7 @@ func (s *Server) conversation(ctx context.Context, userID, convID int64) (Conver
 // publishConversation sends userID's connections their current view of a
 // conversation (conversation.updated), routing its events to them too.
 func (s *Server) publishConversation(ctx context.Context, userID, convID int64) {
+	ctx = context.WithoutCancel(ctx) // the change is committed: tell everyone, even if the caller left
 	c, err := s.conversation(ctx, userID, convID)
 	if err != nil {
 		s.log.Warn("conversation update not sent", "user_id", userID, "conversation_id", convID, "err", err)
@@ -153,6 +154,7 @@ func (s *Server) handleDirect(w http.ResponseWriter, r *http.Request) {
 	var convID int64
 	var shown, peerAdded bool
 	err := s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+		shown, peerAdded = false, false // a retried transaction starts over
 		id, err := q.CreateDirect(r.Context(), &key)
 		if store.IsNotFound(err) { // it exists
 			id, err = q.GetDirectByKey(r.Context(), &key)

@@ -156,6 +156,7 @@ func (s *Server) group(ctx context.Context, userID, groupID int64) (Group, error
 // publishGroup sends every member their view of the group (group.updated),
 // and routes all its channels to them: three queries for any group size.
 func (s *Server) publishGroup(ctx context.Context, groupID int64) {
+	ctx = context.WithoutCancel(ctx) // the change is committed: tell everyone, even if the caller left
 	members, err := s.opts.DB.ListGroupMembers(ctx, groupID)
 	if err != nil || len(members) == 0 {
 		s.log.Warn("group update not sent", "group_id", groupID, "err", err)
@@ -204,6 +205,7 @@ type groupRemovedData struct {
 // publishLeft tells a user who left or lost a group (or some of its
 // channels): their sockets stop routing those channels at once.
 func (s *Server) publishLeft(ctx context.Context, userID, groupID int64, channelIDs []int64, wholeGroup bool) {
+	ctx = context.WithoutCancel(ctx) // the change is committed: tell everyone, even if the caller left
 	for _, cid := range channelIDs {
 		s.publish(ctx, event.Event{Topic: event.UserTopic(userID), Leave: []int64{cid},
 			Frame: encodeFrame(frameConversationRemoved, conversationRemovedData{ConversationID: cid})})
@@ -742,6 +744,7 @@ func (s *Server) handleRenameChannel(w http.ResponseWriter, r *http.Request) {
 // publishChannel sends every member their view of one channel
 // (conversation.updated), in one query.
 func (s *Server) publishChannel(ctx context.Context, gid, cid int64) {
+	ctx = context.WithoutCancel(ctx) // the change is committed: tell everyone, even if the caller left
 	rows, err := s.opts.DB.ListGroupConversations(ctx, store.ListGroupConversationsParams{GroupID: gid, ConversationID: &cid})
 	if err != nil {
 		s.log.Warn("channel update not sent", "conversation_id", cid, "err", err)

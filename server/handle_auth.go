@@ -2,7 +2,7 @@ package server
 
 import (
 	"net/http"
-	"strings"
+	"net/netip"
 	"time"
 
 	"github.com/parleychat/parley/server/event"
@@ -37,7 +37,7 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, errSignupClosed)
 		return
 	}
-	if ok, after := s.signupLimit.allow(info(r.Context()).ip.String()); !ok {
+	if ok, after := s.signupLimit.allow(ipKey(info(r.Context()).ip)); !ok {
 		s.respondError(w, r, rateLimited(after))
 		return
 	}
@@ -61,13 +61,16 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	if ok, after := s.loginIPLimit.allow(info(r.Context()).ip.String()); !ok {
+	if ok, after := s.loginIPLimit.allow(ipKey(info(r.Context()).ip)); !ok {
 		s.respondError(w, r, rateLimited(after))
 		return
 	}
-	if ok, after := s.loginUserLimit.allow(strings.ToLower(in.Username)); !ok {
-		s.respondError(w, r, rateLimited(after))
-		return
+	// only real usernames get a bucket: junk cannot grow the limiter
+	if name, err := normalizeUsername(in.Username); err == nil {
+		if ok, after := s.loginUserLimit.allow(name); !ok {
+			s.respondError(w, r, rateLimited(after))
+			return
+		}
 	}
 	user, err := s.accounts.Authenticate(r.Context(), in.Username, in.Password)
 	if err != nil {
@@ -75,6 +78,16 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.startSession(w, r, user, http.StatusOK)
+}
+
+// ipKey is the rate-limit key of a client address: the address for IPv4,
+// the /64 for IPv6 (one subscriber's network hands out a whole /64).
+func ipKey(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, user store.User, status int) {
@@ -128,10 +141,22 @@ func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request) {
 			s.respondError(w, r, err)
 			return
 		}
-		user, err = s.opts.DB.UpdateDisplayName(r.Context(), store.UpdateDisplayNameParams{ID: user.ID, DisplayName: dn})
+		var peers []store.MarkUserDirectsChangedRow
+		err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+			var err error
+			if user, err = q.UpdateDisplayName(r.Context(), store.UpdateDisplayNameParams{ID: user.ID, DisplayName: dn}); err != nil {
+				return err
+			}
+			peers, err = q.MarkUserDirectsChanged(r.Context(), user.ID)
+			return err
+		})
 		if err != nil {
 			s.respondError(w, r, err)
 			return
+		}
+		// peers without an alias for this user see the new name as the title
+		for _, p := range peers {
+			s.publishConversation(r.Context(), p.UserID, p.ConversationID)
 		}
 	}
 	writeJSON(w, http.StatusOK, userResponse{User: userJSON(user)})

@@ -98,6 +98,11 @@ func TestAuthErrors(t *testing.T) {
 		{"patch me: bad name", "PATCH", "/api/v1/me", map[string]any{"display_name": ""}, alice.Token, nil, 400, "validation_failed", "display_name"},
 		{"password: wrong current", "POST", "/api/v1/me/password", map[string]string{"current_password": "nope nope", "new_password": "another one"}, alice.Token, nil, 403, "forbidden", "current_password"},
 		{"password: short new", "POST", "/api/v1/me/password", map[string]string{"current_password": "correct horse", "new_password": "short"}, alice.Token, nil, 400, "validation_failed", "new_password"},
+		{"NUL in a field", "POST", "/api/v1/auth/signup", `{"username":"bob","password":"password1","display_name":"a\u0000b"}`, "", nil, 400, "validation_failed", ""},
+		{"NUL in a username at login", "POST", "/api/v1/auth/login", `{"username":"a\u0000","password":"password1"}`, "", nil, 400, "validation_failed", ""},
+		{"NUL in a search", "GET", "/api/v1/users?q=a%00", nil, alice.Token, nil, 400, "validation_failed", "q"},
+		{"NUL in a message", "POST", "/api/v1/conversations/1/messages", `{"client_id":"x","body":"a\u0000"}`, alice.Token, nil, 400, "validation_failed", ""},
+		{"bad invite code", "GET", "/api/v1/invites/a%00b", nil, alice.Token, nil, 404, "not_found", ""},
 		{"bearer is exempt from origin checks", "PATCH", "/api/v1/me", map[string]any{"display_name": "A"}, alice.Token, map[string]string{"Origin": "https://evil.example"}, 200, "", ""},
 	}
 	for _, tc := range cases {

@@ -17,6 +17,8 @@ type Contact struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+var errNoSuchUser = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such user.", Field: "username"}
+
 // normalizeAlias trims an alias; empty means none. 1–64 characters.
 func normalizeAlias(a *string) (*string, error) {
 	if a == nil {
@@ -34,7 +36,7 @@ func normalizeAlias(a *string) (*string, error) {
 
 func (s *Server) handleSearchUsers(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	if n := utf8.RuneCountInString(q); n < 1 || n > 64 {
+	if n := utf8.RuneCountInString(q); n < 1 || n > 64 || !utf8.ValidString(q) || strings.ContainsRune(q, 0) {
 		s.respondError(w, r, validation("q", "Search for 1 to 64 characters."))
 		return
 	}
@@ -92,12 +94,17 @@ func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request) {
 	case in.UserID > 0:
 		target, err = s.opts.DB.GetUser(r.Context(), in.UserID)
 	case in.Username != "":
-		target, err = s.opts.DB.GetUserByUsername(r.Context(), strings.ToLower(strings.TrimSpace(in.Username)))
+		var name string
+		if name, err = normalizeUsername(strings.TrimSpace(in.Username)); err == nil {
+			target, err = s.opts.DB.GetUserByUsername(r.Context(), name)
+		} else {
+			err = errNoSuchUser
+		}
 	default:
 		err = validation("username", "Give user_id or username.")
 	}
 	if store.IsNotFound(err) {
-		err = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such user.", Field: "username"}
+		err = errNoSuchUser
 	}
 	if err != nil {
 		s.respondError(w, r, err)
@@ -107,7 +114,12 @@ func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, validation("username", "You cannot add yourself."))
 		return
 	}
-	err = s.opts.DB.CreateContact(r.Context(), store.CreateContactParams{OwnerID: me.ID, UserID: target.ID, Alias: alias})
+	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+		if err := q.CreateContact(r.Context(), store.CreateContactParams{OwnerID: me.ID, UserID: target.ID, Alias: alias}); err != nil {
+			return err
+		}
+		return q.MarkDirectChanged(r.Context(), store.MarkDirectChangedParams{OwnerID: me.ID, DirectKey: directKey(me.ID, target.ID)})
+	})
 	if store.IsConflict(err) {
 		err = &Error{Status: http.StatusConflict, Code: "conflict", Message: "Already in your contacts.", Field: "username"}
 	}
@@ -119,6 +131,9 @@ func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.respondError(w, r, err)
 		return
+	}
+	if alias != nil {
+		s.refreshDirectTitle(r, me.ID, target.ID)
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"contact": c})
 }
@@ -142,10 +157,16 @@ func (s *Server) handleUpdateContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	me := caller(r.Context()).User.ID
-	n, err := s.opts.DB.UpdateContactAlias(r.Context(), store.UpdateContactAliasParams{OwnerID: me, UserID: uid, Alias: alias})
-	if err == nil && n == 0 {
-		err = errNotFound
-	}
+	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+		n, err := q.UpdateContactAlias(r.Context(), store.UpdateContactAliasParams{OwnerID: me, UserID: uid, Alias: alias})
+		if err == nil && n == 0 {
+			return errNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return q.MarkDirectChanged(r.Context(), store.MarkDirectChangedParams{OwnerID: me, DirectKey: directKey(me, uid)})
+	})
 	if err != nil {
 		s.respondError(w, r, err)
 		return
@@ -166,10 +187,16 @@ func (s *Server) handleDeleteContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	me := caller(r.Context()).User.ID
-	n, err := s.opts.DB.DeleteContact(r.Context(), store.DeleteContactParams{OwnerID: me, UserID: uid})
-	if err == nil && n == 0 {
-		err = errNotFound
-	}
+	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+		n, err := q.DeleteContact(r.Context(), store.DeleteContactParams{OwnerID: me, UserID: uid})
+		if err == nil && n == 0 {
+			return errNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return q.MarkDirectChanged(r.Context(), store.MarkDirectChangedParams{OwnerID: me, DirectKey: directKey(me, uid)})
+	})
 	if err != nil {
 		s.respondError(w, r, err)
 		return

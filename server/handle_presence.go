@@ -70,6 +70,7 @@ func utc(t *time.Time) *time.Time {
 // publishPresence records an online/offline transition and pushes it to
 // everyone who may see it.
 func (s *Server) publishPresence(ctx context.Context, userID int64, online bool) {
+	ctx = context.WithoutCancel(ctx) // the change is committed: tell everyone, even if the caller left
 	var lastSeen *time.Time
 	if !online {
 		now := time.Now().UTC().Truncate(time.Second)

@@ -353,12 +353,12 @@ func (h *Hub) deliver(ev event.Event) {
 		for _, cid := range append(append([]int64(nil), ev.Join...), ev.Leave...) {
 			topics = append(topics, event.ConversationTopic(cid))
 		}
-		// bus I/O must not happen in the delivery path
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			h.syncTopics(ctx, topics)
-		}()
+		// Bind before delivering anything else, so the conversation's next
+		// events reach these connections: this delays the delivery path by
+		// one bind, but never under the hub lock.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		h.syncTopics(ctx, topics)
+		cancel()
 	}
 	if ev.Frame == nil && len(ev.CloseSessions) == 0 {
 		return

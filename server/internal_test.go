@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -134,5 +135,18 @@ func TestPanicBecomesJSON500(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"code":"internal"`) || strings.Contains(rec.Body.String(), "boom") {
 		t.Fatalf("panic answered %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestIPKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.9":          "203.0.113.9",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
+		"::ffff:198.51.100.7":  "::ffff:198.51.100.7",
+	} {
+		if got := ipKey(netip.MustParseAddr(in)); got != want {
+			t.Errorf("ipKey(%s) = %s, want %s", in, got, want)
+		}
 	}
 }

@@ -33,6 +33,20 @@ func gone(i store.Invite, now time.Time) bool {
 		(i.MaxUses != nil && i.Uses >= *i.MaxUses)
 }
 
+// validCode reports whether s could be an invite code (base64url, short);
+// anything else is unknown without asking the database.
+func validCode(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // newInviteCode is 192 random bits, URL-safe.
 func newInviteCode() (string, error) {
 	var b [24]byte
@@ -108,7 +122,12 @@ func (s *Server) handleRevokeInvite(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	n, err := s.opts.DB.RevokeInvite(r.Context(), store.RevokeInviteParams{GroupID: gid, Code: chi.URLParam(r, "code")})
+	code := chi.URLParam(r, "code")
+	if !validCode(code) {
+		s.respondError(w, r, errNotFound)
+		return
+	}
+	n, err := s.opts.DB.RevokeInvite(r.Context(), store.RevokeInviteParams{GroupID: gid, Code: code})
 	if err == nil && n == 0 {
 		err = errNotFound
 	}
@@ -122,7 +141,7 @@ func (s *Server) handleRevokeInvite(w http.ResponseWriter, r *http.Request) {
 // handlePreviewInvite shows what an invite leads to, to a logged-in user.
 func (s *Server) handlePreviewInvite(w http.ResponseWriter, r *http.Request) {
 	code := chi.URLParam(r, "code")
-	if len(code) > 64 {
+	if !validCode(code) {
 		s.respondError(w, r, errNotFound)
 		return
 	}
@@ -159,7 +178,7 @@ func (s *Server) handlePreviewInvite(w http.ResponseWriter, r *http.Request) {
 // someone already in the group it changes nothing and uses nothing.
 func (s *Server) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 	code := chi.URLParam(r, "code")
-	if len(code) > 64 {
+	if !validCode(code) {
 		s.respondError(w, r, errNotFound)
 		return
 	}
@@ -167,6 +186,7 @@ func (s *Server) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 	var gid int64
 	joined := false
 	err := s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+		joined = false // a retried transaction starts over
 		inv, err := q.LockInvite(r.Context(), code)
 		if err != nil {
 			return err

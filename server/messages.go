@@ -24,11 +24,11 @@ const (
 var errSendRace = errors.New("concurrent send with the same client_id")
 
 func checkMessage(clientID, body string) error {
-	if n := utf8.RuneCountInString(clientID); n < 1 || n > maxClientIDChars || !utf8.ValidString(clientID) {
+	if n := utf8.RuneCountInString(clientID); n < 1 || n > maxClientIDChars || !utf8.ValidString(clientID) || strings.ContainsRune(clientID, 0) {
 		return validation("client_id", "client_id must be 1 to 64 characters.")
 	}
-	if !utf8.ValidString(body) {
-		return validation("body", "The message must be valid UTF-8 text.")
+	if !utf8.ValidString(body) || strings.ContainsRune(body, 0) {
+		return validation("body", "The message must be valid UTF-8 text without NUL characters.")
 	}
 	if n := utf8.RuneCountInString(body); n < 1 || n > maxBodyChars {
 		return validation("body", "A message is 1 to 4000 characters.")
@@ -50,6 +50,7 @@ func (s *Server) sendMessage(ctx context.Context, user store.User, convID int64,
 	var created bool
 	var revived []int64
 	err := s.opts.DB.InTx(ctx, func(q *store.Queries) error {
+		created, revived = false, nil // a retried transaction starts over
 		if _, err := q.GetMember(ctx, store.GetMemberParams{ConversationID: convID, UserID: user.ID}); err != nil {
 			return err // not a member: 404
 		}
@@ -90,6 +91,7 @@ func (s *Server) sendMessage(ctx context.Context, user store.User, convID int64,
 	if !created {
 		return msg, false, nil
 	}
+	ctx = context.WithoutCancel(ctx) // committed: publish even if the sender has gone
 	s.metrics.messages.Inc()
 	// members who get the conversation back learn of it before its message
 	for _, uid := range revived {

@@ -27,6 +27,7 @@ type receiptBatcher struct {
 	mu      sync.Mutex
 	pending map[receiptKey]receiptVal
 	waiters []chan error
+	stopped bool
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -46,6 +47,11 @@ func newReceiptBatcher(s *Server) *receiptBatcher {
 func (b *receiptBatcher) submit(conv, user, delivered, read int64) <-chan error {
 	ch := make(chan error, 1)
 	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		ch <- errUnavailable
+		return ch
+	}
 	k := receiptKey{conv, user}
 	v := b.pending[k]
 	b.pending[k] = receiptVal{max(v.delivered, delivered, read), max(v.read, read)}
@@ -73,7 +79,13 @@ func (b *receiptBatcher) run() {
 }
 
 func (b *receiptBatcher) close() {
-	close(b.stop)
+	b.mu.Lock()
+	already := b.stopped
+	b.stopped = true
+	b.mu.Unlock()
+	if !already {
+		close(b.stop)
+	}
 	<-b.done
 }
 

@@ -170,6 +170,7 @@ func New(o Options) (*Server, error) {
 // The database already holds the change, so a failed publish loses no data:
 // clients catch up through /sync.
 func (s *Server) publish(ctx context.Context, ev event.Event) {
+	ctx = context.WithoutCancel(ctx) // the change is committed: tell everyone, even if the caller left
 	ev.ID, ev.Origin = event.NewID(), s.opts.NodeID
 	if err := s.bus.Publish(ctx, ev); err != nil {
 		s.metrics.pubErrors.Inc()
@@ -185,9 +186,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Accounts returns the account use cases (for the admin CLI and tests).
 func (s *Server) Accounts() *Accounts { return s.accounts }
 
-// Shutdown closes what http.Server.Shutdown does not: it closes every
-// WebSocket with 1001 (going away), flushes pending receipts and closes the
-// bus and the tracker. Call it once the listener has stopped accepting.
+// CloseSockets closes every WebSocket with 1001 (going away) and waits for
+// them: http.Server.Shutdown neither closes nor waits for hijacked
+// connections. Call it when the listener stops accepting.
+func (s *Server) CloseSockets(ctx context.Context) { s.hub.shutdown(ctx) }
+
+// Shutdown closes the sockets, then flushes pending receipts and closes the
+// bus and the tracker. Call it after http.Server.Shutdown has drained the
+// requests.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.hub.shutdown(ctx)
 	if s.receipts != nil {

@@ -33,6 +33,10 @@ func decode(r *http.Request, v any) error {
 	if len(body) == 0 || body[0] != '{' || !utf8.Valid(body) {
 		return errInvalidJSON
 	}
+	// PostgreSQL text cannot hold NUL: refuse it here, for every field
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		return validation("", "Text may not contain NUL characters.")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {

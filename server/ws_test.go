@@ -169,8 +169,18 @@ func TestWebSocketBadFrames(t *testing.T) {
 	w.send("message.send", map[string]any{"conversation_id": conv.ID, "client_id": "ok", "body": "still here"})
 	w.expect("message.created")
 
-	// a frame over the 16 KiB read limit closes the connection (1009)
-	w.sendRaw(`{"type":"ping","data":{"pad":"` + strings.Repeat("x", 17<<10) + `"}}`)
+	// a legal message however escaped fits (4000 × \u escapes is 24 KB)...
+	w.sendRaw(fmt.Sprintf(`{"type":"message.send","data":{"conversation_id":%d,"client_id":"esc","body":"%s"}}`, conv.ID, strings.Repeat(`\u00e9`, 4000)))
+	w.expect("message.created")
+	// ...and a NUL is a validation error, not a server error
+	w.sendRaw(fmt.Sprintf(`{"type":"message.send","data":{"conversation_id":%d,"client_id":"nul","body":"a\u0000b"}}`, conv.ID))
+	er.ClientID = ""
+	w.expect("error").decode(t, &er)
+	if er.Code != "validation_failed" || er.ClientID != "nul" {
+		t.Fatalf("NUL in a frame: %+v", er)
+	}
+	// a frame over the 64 KiB read limit closes the connection (1009)
+	w.sendRaw(`{"type":"ping","data":{"pad":"` + strings.Repeat("x", 65<<10) + `"}}`)
 	if code := w.waitClosed(); code != websocket.StatusMessageTooBig {
 		t.Fatalf("oversized frame: close %d", code)
 	}
@@ -215,6 +225,12 @@ func TestWebSocketRateLimits(t *testing.T) {
 	}
 	if pongs != 7 || limited != 3 { // one frame went to the send above
 		t.Fatalf("pongs %d, rate_limited %d", pongs, limited)
+	}
+	// a refused send names its client_id
+	w.send("message.send", map[string]any{"conversation_id": conv.ID, "client_id": "late", "body": "x"})
+	w.expect("error").decode(t, &er)
+	if er.Code != "rate_limited" || er.ClientID != "late" {
+		t.Fatalf("rate-limited send: %+v", er)
 	}
 }
 

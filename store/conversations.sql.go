@@ -300,6 +300,61 @@ func (q *Queries) ListUserConversationIDs(ctx context.Context, userID int64) ([]
 	return items, nil
 }
 
+const markDirectChanged = `-- name: MarkDirectChanged :exec
+UPDATE members SET change_xid = parley_xid()
+WHERE user_id = $1
+  AND conversation_id IN (SELECT id FROM conversations WHERE direct_key = $2::text)
+`
+
+type MarkDirectChangedParams struct {
+	OwnerID   int64
+	DirectKey string
+}
+
+// The owner's view of one direct chat changed (an alias): /sync reports it.
+func (q *Queries) MarkDirectChanged(ctx context.Context, arg MarkDirectChangedParams) error {
+	_, err := q.db.Exec(ctx, markDirectChanged, arg.OwnerID, arg.DirectKey)
+	return err
+}
+
+const markUserDirectsChanged = `-- name: MarkUserDirectsChanged :many
+WITH mine AS (
+    UPDATE members m SET change_xid = parley_xid()
+    FROM conversations c
+    WHERE c.id = m.conversation_id AND c.kind = 'direct' AND m.user_id = $1
+    RETURNING m.conversation_id
+)
+SELECT p.conversation_id, p.user_id FROM members p JOIN mine ON mine.conversation_id = p.conversation_id
+WHERE p.user_id <> $1 AND NOT p.hidden
+`
+
+type MarkUserDirectsChangedRow struct {
+	ConversationID int64
+	UserID         int64
+}
+
+// A user's name changed: their direct chats change for their peers, and
+// /sync reports them. Returns (conversation, peer) pairs to notify.
+func (q *Queries) MarkUserDirectsChanged(ctx context.Context, userID int64) ([]MarkUserDirectsChangedRow, error) {
+	rows, err := q.db.Query(ctx, markUserDirectsChanged, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MarkUserDirectsChangedRow{}
+	for rows.Next() {
+		var i MarkUserDirectsChangedRow
+		if err := rows.Scan(&i.ConversationID, &i.UserID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const showConversation = `-- name: ShowConversation :execrows
 UPDATE members SET hidden = false, change_xid = parley_xid()
 WHERE conversation_id = $1 AND user_id = $2 AND hidden

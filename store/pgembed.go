@@ -30,7 +30,7 @@ type EmbeddedOptions struct {
 	// BinDir holds initdb and postgres; empty means search for them.
 	BinDir string
 	// RunAs is the unprivileged user that runs PostgreSQL when Parley runs
-	// as root; empty means "postgres", else "nobody".
+	// as root; empty means "postgres".
 	RunAs  string
 	Logger *slog.Logger
 }
@@ -42,6 +42,7 @@ type Embedded struct {
 	sockDir string
 	log     *slog.Logger
 	cmd     *exec.Cmd
+	lock    *os.File // flock on the data directory, held while running
 	done    chan struct{}
 	waitErr error
 }
@@ -51,6 +52,10 @@ const (
 	embeddedDB   = "parley"
 	maxSocketLen = 100 // sun_path is 108 bytes; keep a margin
 )
+
+// ErrInUse means another parley process runs the cluster in this data
+// directory; EmbeddedURL reaches it.
+var ErrInUse = errors.New("another parley process is running on this data directory")
 
 // ErrNoPostgres means no PostgreSQL server binaries were found.
 var ErrNoPostgres = errors.New("no PostgreSQL server binaries found (looked for initdb and postgres in PARLEY_PG_BIN, on PATH, in `pg_config --bindir` and under /usr/lib/postgresql/*/bin): install the PostgreSQL server package (Debian: apt-get install postgresql), or set PARLEY_DATABASE_URL to use an external database")
@@ -126,22 +131,43 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
-	sockDir := dir
-	if len(sockDir)+len("/.s.PGSQL.5432") > maxSocketLen {
-		sum := sha256.Sum256([]byte(dir))
-		sockDir = filepath.Join(os.TempDir(), "parley-pg-"+hex.EncodeToString(sum[:6]))
-		if err := os.MkdirAll(sockDir, 0o700); err != nil {
-			return nil, fmt.Errorf("create socket directory: %w", err)
+	// One parley per data directory: the lock lives as long as the process
+	// (the kernel drops it if the process dies), so a lock we get means any
+	// postmaster still running here is a leftover.
+	lock, err := os.OpenFile(filepath.Join(parent, "parley.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock data directory: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, ErrInUse
+		}
+		return nil, fmt.Errorf("lock data directory: %w", err)
+	}
+	unlock := func() { lock.Close() }
+	sockDir := socketDir(dir)
+	if sockDir != dir {
+		if err := privateDir(sockDir, cred); err != nil {
+			unlock()
+			return nil, err
 		}
 	}
 	if cred != nil {
 		for _, d := range []string{dir, sockDir} {
 			if err := os.Chown(d, int(cred.Uid), int(cred.Gid)); err != nil {
+				unlock()
 				return nil, fmt.Errorf("hand %s to user %s: %w", d, runAs, err)
 			}
 		}
 	}
-	e := &Embedded{dir: dir, sockDir: sockDir, log: log, done: make(chan struct{})}
+	e := &Embedded{dir: dir, sockDir: sockDir, log: log, lock: lock, done: make(chan struct{})}
+	ok := false
+	defer func() {
+		if !ok {
+			unlock()
+		}
+	}()
 
 	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); errors.Is(err, fs.ErrNotExist) {
 		if err := e.initdb(ctx, bin, cred); err != nil {
@@ -158,12 +184,51 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		_ = e.Stop(context.Background())
 		return nil, err
 	}
+	ok = true
 	return e, nil
 }
 
+// socketDir is where the cluster of data directory dir puts its socket:
+// the directory itself, or for a path too long for a unix socket, a fixed
+// directory under the temp dir (so other parley commands find it).
+func socketDir(dir string) string {
+	if len(dir)+len("/.s.PGSQL.5432") <= maxSocketLen {
+		return dir
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return filepath.Join(os.TempDir(), "parley-pg-"+hex.EncodeToString(sum[:6]))
+}
+
+// privateDir makes dir, or checks that the existing one is a real directory
+// owned by us (or the database user) and closed to others: a directory in a
+// shared temp dir that someone else made could hijack the socket.
+func privateDir(dir string, cred *syscall.Credential) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create socket directory: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	owner := uint32(os.Geteuid())
+	if !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 || (st.Uid != owner && (cred == nil || st.Uid != cred.Uid)) {
+		return fmt.Errorf("socket directory %s is not a private directory of this user; remove it, or use a shorter PARLEY_DATA_DIR", dir)
+	}
+	return nil
+}
+
 // URL is the connection string for the cluster's parley database.
-func (e *Embedded) URL() string {
-	return fmt.Sprintf("postgres://%s@/%s?host=%s&sslmode=disable", embeddedUser, embeddedDB, url.QueryEscape(e.sockDir))
+func (e *Embedded) URL() string { return EmbeddedURL(filepath.Dir(e.dir)) }
+
+// EmbeddedURL is the connection string of the private cluster of data
+// directory dataDir ($PARLEY_DATA_DIR), for a process that did not start it.
+func EmbeddedURL(dataDir string) string {
+	abs, err := filepath.Abs(filepath.Join(dataDir, "postgres"))
+	if err != nil {
+		abs = filepath.Join(dataDir, "postgres")
+	}
+	return fmt.Sprintf("postgres://%s@/%s?host=%s&sslmode=disable", embeddedUser, embeddedDB, url.QueryEscape(socketDir(abs)))
 }
 
 // Pid is the postmaster's process id.
@@ -172,6 +237,7 @@ func (e *Embedded) Pid() int { return e.cmd.Process.Pid }
 // Stop shuts PostgreSQL down (fast mode: open sessions are ended, the data is
 // checkpointed) and waits for it; past ctx it shuts down immediately.
 func (e *Embedded) Stop(ctx context.Context) error {
+	defer e.lock.Close() // after the postmaster is gone
 	select {
 	case <-e.done:
 		return nil
@@ -325,20 +391,18 @@ func unprivileged(name string) (*syscall.Credential, string, error) {
 	if os.Geteuid() != 0 {
 		return nil, "", nil
 	}
-	names := []string{name}
 	if name == "" {
-		names = []string{"postgres", "nobody"}
+		name = "postgres"
 	}
-	for _, n := range names {
-		u, err := user.Lookup(n)
-		if err != nil {
-			continue
-		}
-		uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, n, nil
+	u, err := user.Lookup(name)
+	if err != nil || u.Uid == "0" {
+		return nil, "", fmt.Errorf("parley runs as root, and PostgreSQL refuses to: there is no unprivileged user %q to run it as; "+
+			"install the PostgreSQL server package (it creates that user), run parley as a normal user, or set PARLEY_DATABASE_URL", name)
 	}
-	return nil, "", fmt.Errorf("parley runs as root, and PostgreSQL refuses to: no unprivileged user %q to run it as; create one, run parley as a normal user, or set PARLEY_DATABASE_URL", strings.Join(names, `" or "`))
+	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+	// no supplementary groups: root's would come along otherwise
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, name, nil
 }
 
 // reachable checks that user can traverse every directory down to dir.

@@ -1,8 +1,10 @@
 package store_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,6 +98,7 @@ func TestEmbeddedLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-e.Done()
+	_ = e.Stop(ctx) // releases the data directory, as parley's exit would
 	// Its pid may be reused by an unrelated process before the next start.
 	sleeper := exec.Command("sleep", "60")
 	if err := sleeper.Start(); err != nil {
@@ -118,18 +121,66 @@ func TestEmbeddedLifecycle(t *testing.T) {
 	}
 	db.Close()
 
-	// An earlier parley was SIGKILLed and its postmaster still runs on the
-	// directory: the next start takes over.
-	e2 := startEmbedded(t, dir)
-	select {
-	case <-e.Done():
-	case <-time.After(30 * time.Second):
-		t.Fatal("the orphaned postmaster was not stopped")
+	// While it runs, the data directory is taken: a second start says so.
+	if _, err := store.StartEmbedded(ctx, store.EmbeddedOptions{Dir: filepath.Join(dir, "postgres")}); !errors.Is(err, store.ErrInUse) {
+		t.Fatalf("second start on a directory in use: %v, want ErrInUse", err)
 	}
-	db = openEmbedded(t, e2)
+	other, err := store.Open(ctx, store.EmbeddedURL(dir), 1)
+	if err != nil {
+		t.Fatalf("EmbeddedURL does not reach the running cluster: %v", err)
+	}
+	other.Close()
+}
+
+// TestEmbeddedRecoversAfterParleyIsKilled runs the cluster in a child
+// process, kills that process with SIGKILL, and starts again on its data.
+func TestEmbeddedRecoversAfterParleyIsKilled(t *testing.T) {
+	if dir := os.Getenv("PARLEY_TEST_EMBEDDED_CHILD"); dir != "" {
+		e, err := store.StartEmbedded(context.Background(), store.EmbeddedOptions{Dir: filepath.Join(dir, "postgres")})
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		db, err := store.Open(context.Background(), e.URL(), 1)
+		if err == nil {
+			_, err = store.Migrate(context.Background(), db, storetest.Schema(t))
+		}
+		if err == nil {
+			_, err = db.CreateUser(context.Background(), store.CreateUserParams{Username: "survivor", DisplayName: "S", PasswordHash: "h"})
+		}
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		fmt.Println("ready")
+		time.Sleep(time.Minute) // until killed
+		os.Exit(0)
+	}
+	dir := reachableTempDir(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEmbeddedRecoversAfterParleyIsKilled$")
+	cmd.Env = append(os.Environ(), "PARLEY_TEST_EMBEDDED_CHILD="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if strings.TrimSpace(line) != "ready" {
+		cmd.Process.Kill()
+		t.Fatalf("child: %q", line)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	e := startEmbedded(t, dir)
+	db := openEmbedded(t, e)
 	defer db.Close()
-	if _, err := db.GetUserByUsername(ctx, "kept"); err != nil {
-		t.Fatalf("user lost after taking over: %v", err)
+	if _, err := db.GetUserByUsername(context.Background(), "survivor"); err != nil {
+		t.Fatalf("data lost after SIGKILL: %v", err)
 	}
 }
 

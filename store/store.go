@@ -51,11 +51,21 @@ func (db *DB) Close() { db.Pool.Close() }
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
 
-// InTx runs fn in a transaction, committing when it returns nil.
+// InTx runs fn in a transaction, committing when it returns nil. A
+// transaction that PostgreSQL aborted to break a deadlock (or a
+// serialization failure) is run again, up to three times in all, so fn must
+// only assign what it computes.
 func (db *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
-	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		return fn(db.Queries.WithTx(tx))
-	})
+	var err error
+	for try := 0; try < 3; try++ {
+		err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+			return fn(db.Queries.WithTx(tx))
+		})
+		if !IsDeadlock(err) && pgCode(err) != "40001" {
+			return err
+		}
+	}
+	return err
 }
 
 // ErrSchemaTooNew means the database was migrated by a newer Parley.

@@ -9,6 +9,8 @@ export const state = reactive({
   user: null,
   loaded: false,
   conversations: {}, // id → Conversation
+  groups: {}, // id → Group (its channels live in conversations)
+  receipts: {}, // channel id → { user id: { delivered_seq, read_seq } }
   messages: {}, // conversation id → { list: [Message by seq], pending: [optimistic], hasMore, loaded }
   contacts: [],
   presence: {}, // user id → { online, last_seen }
@@ -93,6 +95,8 @@ export async function forget() {
   rt.disconnect()
   state.user = null
   state.conversations = {}
+  state.groups = {}
+  state.receipts = {}
   state.messages = {}
   state.contacts = []
   state.presence = {}
@@ -121,6 +125,7 @@ async function start() {
   const snap = await cacheLoad(state.user.id)
   if (snap && snap.userId === state.user.id) {
     state.conversations = snap.conversations || {}
+    state.groups = snap.groups || {}
     state.cursor = snap.cursor || null
     state.contacts = snap.contacts || []
     for (const [id, list] of Object.entries(snap.messages || {})) {
@@ -162,12 +167,13 @@ function scheduleSave() {
       userId: state.user.id,
       cursor: state.cursor,
       conversations: JSON.parse(JSON.stringify(state.conversations)),
+      groups: JSON.parse(JSON.stringify(state.groups)),
       contacts: JSON.parse(JSON.stringify(state.contacts)),
       messages,
     })
   }, 300)
 }
-watch(() => [state.conversations, state.messages, state.contacts, state.cursor], scheduleSave, { deep: true })
+watch(() => [state.conversations, state.groups, state.messages, state.contacts, state.cursor], scheduleSave, { deep: true })
 
 // ---------- sync ----------
 
@@ -198,9 +204,13 @@ async function doSync() {
     // a full state: what it does not list is gone
     const keep = new Set(out.conversations.map((c) => c.id))
     for (const id of Object.keys(state.conversations)) if (!keep.has(+id)) delete state.conversations[id]
+    const keepGroups = new Set(out.groups.map((g) => g.id))
+    for (const id of Object.keys(state.groups)) if (!keepGroups.has(+id)) delete state.groups[id]
   }
   for (const c of out.conversations) putConversation(c)
   for (const id of out.removed) dropConversation(id)
+  for (const g of out.groups) putGroup(g)
+  for (const id of out.removed_groups || []) dropGroup(id)
   state.cursor = out.cursor
   // fill gaps in the message lists we hold
   await Promise.all(
@@ -227,6 +237,24 @@ function putConversation(c) {
 function dropConversation(id) {
   delete state.conversations[id]
   delete state.messages[id]
+  delete state.receipts[id]
+}
+
+function putGroup(g) {
+  for (const c of g.channels) putConversation(c)
+  const old = state.groups[g.id]
+  // channels the group no longer has are gone
+  if (old) {
+    const keep = new Set(g.channels.map((c) => c.id))
+    for (const c of old.channels || []) if (!keep.has(c.id)) dropConversation(c.id)
+  }
+  state.groups[g.id] = { ...g, channels: g.channels.map((c) => c.id) }
+}
+
+function dropGroup(id) {
+  const g = state.groups[id]
+  if (g) for (const cid of g.channels) dropConversation(cid)
+  delete state.groups[id]
 }
 
 function lastSeq(m) {
@@ -260,6 +288,12 @@ function onFrame(f) {
       break
     case 'conversation.removed':
       dropConversation(d.conversation_id)
+      break
+    case 'group.updated':
+      putGroup(d.group)
+      break
+    case 'group.removed':
+      dropGroup(d.group_id)
       break
   }
 }
@@ -326,6 +360,19 @@ function onReceipt(r) {
     c.peer_delivered_seq = Math.max(c.peer_delivered_seq || 0, r.delivered_seq)
     c.peer_read_seq = Math.max(c.peer_read_seq || 0, r.read_seq)
   }
+  if (c.kind === 'channel') {
+    const m = (state.receipts[c.id] ||= {})
+    const old = m[r.user_id] || { delivered_seq: 0, read_seq: 0 }
+    m[r.user_id] = { delivered_seq: Math.max(old.delivered_seq, r.delivered_seq), read_seq: Math.max(old.read_seq, r.read_seq) }
+  }
+}
+
+// readers lists the other members of a channel who have read seq.
+export function readers(convId, seq) {
+  const m = state.receipts[convId] || {}
+  return Object.entries(m)
+    .filter(([uid, r]) => +uid !== state.user.id && r.read_seq >= seq)
+    .map(([uid]) => +uid)
 }
 
 // countUnread recounts from the messages held, when they cover the range.
@@ -434,6 +481,16 @@ export async function openConversation(convId) {
     m.loaded = true
   } else if (lastSeq(m) < c.last_seq) {
     await fetchAfter(convId, lastSeq(m))
+  }
+  if (c.kind === 'channel') {
+    // "read by k of n": the watermarks, and the names behind them
+    const [{ receipts }] = await Promise.all([
+      api('GET', `/conversations/${convId}/receipts`),
+      c.group_id ? loadMembers(c.group_id).catch(() => null) : null,
+    ])
+    const map = {}
+    for (const r of receipts) map[r.user_id] = { delivered_seq: r.delivered_seq, read_seq: r.read_seq }
+    state.receipts[convId] = map
   }
   markRead(convId)
   return readBefore
@@ -619,4 +676,103 @@ function notify(c, msg) {
   } catch {
     /* some browsers only notify from a service worker */
   }
+}
+
+// ---------- groups ----------
+
+export const sortedGroups = computed(() =>
+  Object.values(state.groups).sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id),
+)
+
+export async function createGroup(name, description) {
+  const { group } = await api('POST', '/groups', { name, description })
+  putGroup(group)
+  return group
+}
+
+export async function refreshGroup(gid) {
+  const { group } = await api('GET', `/groups/${gid}`)
+  putGroup(group)
+  return group
+}
+
+export async function updateGroup(gid, fields) {
+  const { group } = await api('PATCH', `/groups/${gid}`, fields)
+  putGroup(group)
+}
+
+export async function deleteGroup(gid) {
+  await api('DELETE', `/groups/${gid}`)
+  dropGroup(gid)
+}
+
+export async function loadMembers(gid) {
+  const { members } = await api('GET', `/groups/${gid}/members`)
+  for (const m of members) userCache[m.user.id] = m.user
+  return members
+}
+
+export async function addMember(gid, username) {
+  const users = await searchUsers(username)
+  const u = users.find((x) => x.username === username.toLowerCase())
+  if (!u) throw Object.assign(new Error('No user with that username.'), { field: 'username' })
+  await api('POST', `/groups/${gid}/members`, { user_id: u.id })
+}
+
+export async function setRole(gid, userId, role) {
+  await api('PATCH', `/groups/${gid}/members/${userId}`, { role })
+}
+
+export async function removeMember(gid, userId) {
+  await api('DELETE', `/groups/${gid}/members/${userId}`)
+  if (userId === state.user.id) dropGroup(gid)
+}
+
+export async function transferOwnership(gid, userId) {
+  const { group } = await api('POST', `/groups/${gid}/transfer`, { user_id: userId })
+  putGroup(group)
+}
+
+export async function createChannel(gid, name) {
+  const { conversation } = await api('POST', `/groups/${gid}/channels`, { name })
+  putConversation(conversation)
+  const g = state.groups[gid]
+  if (g && !g.channels.includes(conversation.id)) g.channels.push(conversation.id)
+  return conversation
+}
+
+export async function renameChannel(gid, cid, name) {
+  const { conversation } = await api('PATCH', `/groups/${gid}/channels/${cid}`, { name })
+  putConversation(conversation)
+}
+
+export async function deleteChannel(gid, cid) {
+  await api('DELETE', `/groups/${gid}/channels/${cid}`)
+  dropConversation(cid)
+  const g = state.groups[gid]
+  if (g) g.channels = g.channels.filter((x) => x !== cid)
+}
+
+export async function createInvite(gid, opts) {
+  return api('POST', `/groups/${gid}/invites`, opts)
+}
+
+export async function listInvites(gid) {
+  const { invites } = await api('GET', `/groups/${gid}/invites`)
+  return invites
+}
+
+export async function revokeInvite(gid, code) {
+  await api('DELETE', `/groups/${gid}/invites/${encodeURIComponent(code)}`)
+}
+
+export async function previewInvite(code) {
+  const { group } = await api('GET', `/invites/${encodeURIComponent(code)}`)
+  return group
+}
+
+export async function acceptInvite(code) {
+  const { group } = await api('POST', `/invites/${encodeURIComponent(code)}/accept`)
+  putGroup(group)
+  return group
 }

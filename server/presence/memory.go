@@ -45,7 +45,9 @@ func (m *Memory) Heartbeat(ctx context.Context, userIDs []int64) error {
 	defer m.mu.Unlock()
 	now := m.now()
 	for _, id := range userIDs {
-		m.exp[id] = now.Add(m.ttl)
+		if _, ok := m.exp[id]; ok { // refresh only: a disconnect stays a disconnect
+			m.exp[id] = now.Add(m.ttl)
+		}
 	}
 	// forget the stale
 	for id, e := range m.exp {

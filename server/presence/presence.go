@@ -23,7 +23,9 @@ type Tracker interface {
 	// Disconnect withdraws this node's share and reports whether the user
 	// is now offline everywhere.
 	Disconnect(ctx context.Context, userID int64) (wentOffline bool, err error)
-	// Heartbeat refreshes the TTL of every listed user, in one batch.
+	// Heartbeat refreshes the TTL of every listed user this node connected,
+	// in one batch. It never brings back a user this node disconnected
+	// (a heartbeat may race with the last connection's close).
 	Heartbeat(ctx context.Context, userIDs []int64) error
 	// Online reports which of ids are online; absent ids are offline.
 	Online(ctx context.Context, ids []int64) (map[int64]bool, error)

@@ -80,6 +80,24 @@ func Run(t *testing.T, newTracker Factory, multiNode bool) {
 		}
 	})
 
+	t.Run("HeartbeatAfterDisconnectStaysOffline", func(t *testing.T) {
+		tr := newTracker(t, "n1", time.Minute)
+		id := base + 20
+		if _, err := tr.Connect(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.Disconnect(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		// a heartbeat that listed the user before the disconnect
+		if err := tr.Heartbeat(ctx, []int64{id}); err != nil {
+			t.Fatal(err)
+		}
+		if online(t, tr, id) {
+			t.Fatal("a late heartbeat brought a disconnected user back online")
+		}
+	})
+
 	t.Run("OnlineBatch", func(t *testing.T) {
 		tr := newTracker(t, "n1", time.Minute)
 		var ids []int64
