@@ -33,6 +33,7 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	SignupOpen     bool
 	SendRate       float64 // messages per second per user; 0 is unlimited
+	SignupRate     float64 // sign-ups per minute per client address; 0 is unlimited
 	DebugAddr      string
 }
 
@@ -158,6 +159,14 @@ func settings() []setting {
 				return errors.New("want a number of messages per second, 0 for no limit")
 			}
 			c.SendRate = f
+			return nil
+		}},
+		{"signup-rate", "PARLEY_SIGNUP_RATE", "1", "sign-ups per minute from one client address, after a burst of 10; 0 disables the limit (test rigs)", func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+				return errors.New("want a number of sign-ups per minute, 0 for no limit")
+			}
+			c.SignupRate = f
 			return nil
 		}},
 		{"debug-addr", "PARLEY_DEBUG_ADDR", "", "opt-in listener for pprof (/debug/pprof/), such as 127.0.0.1:6060; keep it private", func(c *Config, v string) error {

@@ -202,7 +202,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 	a.Server, err = server.New(server.Options{
 		DB: db, Logger: log, NodeID: cfg.NodeID, Version: version, UI: ui,
 		SignupOpen: cfg.SignupOpen, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
-		Limits:    server.DefaultLimits,
+		Limits:    limits(cfg),
 		SendRate:  server.Rate{Per: cfg.SendRate, Burst: int(math.Ceil(cfg.SendRate * 3))},
 		FrameRate: server.DefaultFrameRate,
 	})
@@ -236,6 +236,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 	go func() { a.served <- a.http.Serve(ln) }()
 	log.Info("parley is ready", "url", "http://"+displayAddr(a.Addr), "version", version, "signup", map[bool]string{true: "open", false: "closed"}[cfg.SignupOpen])
 	return a, nil
+}
+
+// limits are the default rate limits with the configured sign-up rate.
+func limits(cfg Config) server.Limits {
+	l := server.DefaultLimits
+	l.Signup.Per = cfg.SignupRate / 60
+	return l
 }
 
 func displayAddr(addr string) string {

@@ -62,6 +62,8 @@ func toError(err error) (e *Error, known bool) {
 		return errTooLarge, true
 	case store.IsNotFound(err):
 		return errNotFound, true
+	case errors.Is(err, context.Canceled):
+		return errUnavailable, true // the client went away; nobody reads this
 	case errors.Is(err, context.DeadlineExceeded):
 		return errUnavailable, false
 	}

@@ -28,6 +28,7 @@ func TestErrorMapping(t *testing.T) {
 		{&http.MaxBytesError{Limit: 10}, 413, "too_large", true},
 		{fmt.Errorf("get: %w", pgx.ErrNoRows), 404, "not_found", true},
 		{context.DeadlineExceeded, 503, "unavailable", false},
+		{fmt.Errorf("query: %w", context.Canceled), 503, "unavailable", true},
 		{&pgconn.PgError{Code: "23505"}, 500, "internal", false},
 		{errors.New("secret internal detail"), 500, "internal", false},
 	}

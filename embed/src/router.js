@@ -6,6 +6,8 @@ import Home from './views/Home.vue'
 import Profile from './views/Profile.vue'
 import Chat from './views/Chat.vue'
 import Contacts from './views/Contacts.vue'
+import Group from './views/Group.vue'
+import Invite from './views/Invite.vue'
 
 export const router = createRouter({
   history: createWebHistory(),
@@ -14,6 +16,9 @@ export const router = createRouter({
     { path: '/signup', component: Signup, meta: { guest: true, title: 'Sign up' } },
     { path: '/', component: Home, meta: { title: 'Chats' } },
     { path: '/c/:id(\\d+)', component: Chat, meta: { title: 'Chat' } },
+    { path: '/g/:gid(\\d+)/c/:id(\\d+)', component: Chat, meta: { title: 'Channel' } },
+    { path: '/g/:gid(\\d+)', component: Group, meta: { title: 'Group' } },
+    { path: '/invite/:code', component: Invite, meta: { title: 'Invite' } },
     { path: '/contacts', component: Contacts, meta: { title: 'Contacts' } },
     { path: '/profile', component: Profile, meta: { title: 'Profile' } },
     { path: '/:rest(.*)*', redirect: '/' },

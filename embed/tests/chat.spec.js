@@ -154,11 +154,17 @@ test('scrolling up loads older history without jumping', async ({ browser }) => 
   await p.goto(`/c/${convId}`)
   await expect(p.getByTestId('message').last()).toContainText('history 120')
   await expect(p.getByTestId('message')).toHaveCount(50)
-  for (const want of [100, 120]) {
-    await p.getByTestId('message').first().scrollIntoViewIfNeeded()
-    await p.getByRole('list', { name: 'Messages' }).evaluate((el) => el.parentElement.scrollTo({ top: 0 }))
-    await expect(p.getByTestId('message')).toHaveCount(want)
-  }
+  const messages = p.getByTestId('message')
+  const scroller = p.getByRole('list', { name: 'Messages' }).locator('xpath=..')
+  // the top: older history loads, and what was on screen stays on screen
+  await scroller.evaluate((el) => el.scrollTo({ top: 0 }))
+  await expect.poll(() => messages.count()).toBeGreaterThan(50)
+  await expect(messages.filter({ hasText: /^history 71\b/ })).toBeInViewport()
+  // again until the beginning
+  await expect(async () => {
+    await scroller.evaluate((el) => el.scrollTo({ top: 0 }))
+    expect(await messages.count()).toBe(120)
+  }).toPass()
   await expect(p.getByText('Beginning of the conversation')).toBeVisible()
   await expect(p.getByTestId('message').first()).toContainText('history 1')
   // the first unread message is marked

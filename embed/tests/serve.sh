@@ -7,4 +7,4 @@ dir="${TMPDIR:-/tmp}/parley-e2e-$1"
 rm -rf "$dir"
 mkdir -p "$dir"
 chmod 755 "$dir"
-exec ../parley serve --addr "127.0.0.1:$1" --data-dir "$dir" --log-format json --log-level warn --send-rate 0
+exec ../parley serve --addr "127.0.0.1:$1" --data-dir "$dir" --log-format json --log-level warn --send-rate 0 --signup-rate 0
