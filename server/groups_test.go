@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -129,6 +130,11 @@ func TestGroupPermissionMatrix(t *testing.T) {
 		{"add member", "POST", "/members", map[string]any{"user_id": "NEW"}, [5]int{201, 201, 403, 404, 404}},
 		{"make admin", "PATCH", "/members/MEMBER", map[string]any{"role": "admin"}, [5]int{200, 403, 403, 404, 404}},
 		{"transfer", "POST", "/transfer", map[string]any{"user_id": "ADMIN"}, [5]int{200, 403, 403, 404, 404}},
+		{"rename channel", "PATCH", "/channels/GENERAL", map[string]any{"name": "lobby"}, [5]int{200, 200, 403, 404, 404}},
+		{"delete channel", "DELETE", "/channels/SECOND", nil, [5]int{204, 204, 403, 404, 404}},
+		{"revoke invite", "DELETE", "/invites/INVITE", nil, [5]int{204, 204, 403, 404, 404}},
+		{"remove member", "DELETE", "/members/MEMBER", nil, [5]int{204, 204, 204, 404, 404}}, // the member leaves
+		{"remove admin", "DELETE", "/members/ADMIN", nil, [5]int{204, 204, 403, 404, 404}},   // the admin leaves
 		{"delete", "DELETE", "", nil, [5]int{204, 403, 403, 404, 404}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,10 +158,14 @@ func TestGroupPermissionMatrix(t *testing.T) {
 					}
 					body = b
 				}
-				path := tc.path
-				if path == "/members/MEMBER" {
-					path = fmt.Sprintf("/members/%d", ge.member.ID)
-				}
+				var second struct{ Conversation conversation }
+				ge.owner.must(201, "POST", ge.path("/channels"), map[string]any{"name": "second"}).decode(t, &second)
+				var inv struct{ Code string }
+				ge.owner.must(201, "POST", ge.path("/invites"), map[string]any{}).decode(t, &inv)
+				path := strings.NewReplacer(
+					"MEMBER", fmt.Sprint(ge.member.ID), "ADMIN", fmt.Sprint(ge.admin.ID),
+					"GENERAL", fmt.Sprint(ge.general()), "SECOND", fmt.Sprint(second.Conversation.ID), "INVITE", inv.Code,
+				).Replace(tc.path)
 				r := u.do(tc.method, ge.path(path), body)
 				if r.Status != tc.want[i] {
 					t.Errorf("%s as %s: %d, want %d: %s", tc.name, role, r.Status, tc.want[i], r.Body)
@@ -417,5 +427,26 @@ func TestSyncReportsGroups(t *testing.T) {
 	ge.member.must(200, "GET", "/api/v1/sync?since="+url.QueryEscape(full.Cursor), nil).decode(t, &later)
 	if len(later.Groups) != 1 || len(later.Groups[0].Channels) != 2 || len(later.Conversations) != 1 {
 		t.Fatalf("after a new channel: groups %+v conversations %d", later.Groups, len(later.Conversations))
+	}
+}
+
+// TestReceiptsNotPushedInLargeChannels: above 100 members, receipts are
+// fetched, not pushed.
+func TestReceiptsNotPushedInLargeChannels(t *testing.T) {
+	ge := newGroup(t)
+	for i := range 98 { // 3 members + 98 = 101
+		u := ge.e.user(fmt.Sprintf("crowd%03d", i))
+		ge.owner.must(201, "POST", ge.path("/members"), map[string]any{"user_id": u.ID})
+	}
+	gen := ge.general()
+	mw := ge.e.dial(ge.member.Token)
+	ge.admin.say(gen, "to the crowd")
+	mw.expect("message.created", "presence")
+	ge.owner.must(204, "POST", fmt.Sprintf("/api/v1/conversations/%d/receipts", gen), map[string]any{"read_seq": 1})
+	mw.quiet(400*time.Millisecond, "presence")
+	var rec struct{ Receipts []struct{ UserID, ReadSeq int64 } }
+	ge.member.must(200, "GET", fmt.Sprintf("/api/v1/conversations/%d/receipts", gen), nil).decode(t, &rec)
+	if len(rec.Receipts) != 101 {
+		t.Fatalf("%d receipts, want 101", len(rec.Receipts))
 	}
 }
