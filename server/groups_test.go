@@ -444,7 +444,9 @@ func TestReceiptsNotPushedInLargeChannels(t *testing.T) {
 	mw.expect("message.created", "presence")
 	ge.owner.must(204, "POST", fmt.Sprintf("/api/v1/conversations/%d/receipts", gen), map[string]any{"read_seq": 1})
 	mw.quiet(400*time.Millisecond, "presence")
-	var rec struct{ Receipts []struct{ UserID, ReadSeq int64 } }
+	var rec struct {
+		Receipts []struct{ UserID, ReadSeq int64 }
+	}
 	ge.member.must(200, "GET", fmt.Sprintf("/api/v1/conversations/%d/receipts", gen), nil).decode(t, &rec)
 	if len(rec.Receipts) != 101 {
 		t.Fatalf("%d receipts, want 101", len(rec.Receipts))
