@@ -100,14 +100,48 @@ func (h *Hub) start() {
 				}
 				h.mu.Unlock()
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				if err := h.tracker.Heartbeat(ctx, ids); err != nil {
-					h.log.Warn("presence heartbeat failed", "err", err)
-				}
+				h.heartbeat(ctx, ids)
 				h.checkSessions(ctx)
 				cancel()
 			}
 		}
 	})
+}
+
+// heartbeat refreshes the presence of local users, and brings back those
+// the tracker lost (its store restarted, or was down): presence recovers by
+// itself.
+func (h *Hub) heartbeat(ctx context.Context, ids []int64) {
+	missing, err := h.tracker.Heartbeat(ctx, ids)
+	if err != nil {
+		h.log.Warn("presence heartbeat failed", "err", err)
+		// the store may be down: try again next time, from scratch
+		h.mu.Lock()
+		for _, id := range ids {
+			delete(h.marked, id)
+		}
+		h.mu.Unlock()
+		return
+	}
+	for _, id := range missing {
+		h.mu.Lock()
+		delete(h.marked, id)
+		h.mu.Unlock()
+		h.syncPresence(ctx, id)
+	}
+	// a user marked missing above, or never marked because the tracker
+	// failed at connect, is connected again now
+	h.mu.Lock()
+	var unmarked []int64
+	for id := range h.users {
+		if !h.marked[id] {
+			unmarked = append(unmarked, id)
+		}
+	}
+	h.mu.Unlock()
+	for _, id := range unmarked {
+		h.syncPresence(ctx, id)
+	}
 }
 
 // checkSessions closes connections whose session has ended without an event

@@ -6,6 +6,7 @@ package event
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/rand"
 	"encoding/hex"
 	"strconv"
@@ -20,7 +21,7 @@ type Event struct {
 	// Frame is the WebSocket frame for clients, encoded once by the
 	// publisher and sent as is to every recipient; nil for an event that
 	// only changes routing.
-	Frame []byte `json:"frame,omitempty"`
+	Frame json.RawMessage `json:"frame,omitempty"`
 	// Droppable frames (typing, presence) may be dropped under pressure.
 	Droppable bool `json:"droppable,omitempty"`
 	// ExceptUser is not sent the frame (typing goes to the other members).

@@ -40,13 +40,16 @@ func (m *Memory) Disconnect(ctx context.Context, userID int64) (bool, error) {
 	return had, nil
 }
 
-func (m *Memory) Heartbeat(ctx context.Context, userIDs []int64) error {
+func (m *Memory) Heartbeat(ctx context.Context, userIDs []int64) ([]int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
+	var missing []int64
 	for _, id := range userIDs {
-		if _, ok := m.exp[id]; ok { // refresh only: a disconnect stays a disconnect
+		if e, ok := m.exp[id]; ok && e.After(now) { // refresh only: a disconnect stays a disconnect
 			m.exp[id] = now.Add(m.ttl)
+		} else {
+			missing = append(missing, id)
 		}
 	}
 	// forget the stale
@@ -55,7 +58,7 @@ func (m *Memory) Heartbeat(ctx context.Context, userIDs []int64) error {
 			delete(m.exp, id)
 		}
 	}
-	return nil
+	return missing, nil
 }
 
 func (m *Memory) Online(ctx context.Context, ids []int64) (map[int64]bool, error) {

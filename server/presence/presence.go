@@ -24,9 +24,11 @@ type Tracker interface {
 	// is now offline everywhere.
 	Disconnect(ctx context.Context, userID int64) (wentOffline bool, err error)
 	// Heartbeat refreshes the TTL of every listed user this node connected,
-	// in one batch. It never brings back a user this node disconnected
-	// (a heartbeat may race with the last connection's close).
-	Heartbeat(ctx context.Context, userIDs []int64) error
+	// in one batch. It never brings back a user this node disconnected (a
+	// heartbeat may race with the last connection's close); it returns the
+	// listed users it has no entry for (lost by a restart of the store, or
+	// expired), for the caller to Connect again if they are still here.
+	Heartbeat(ctx context.Context, userIDs []int64) (missing []int64, err error)
 	// Online reports which of ids are online; absent ids are offline.
 	Online(ctx context.Context, ids []int64) (map[int64]bool, error)
 	Ping(ctx context.Context) error

@@ -66,8 +66,8 @@ func Run(t *testing.T, newTracker Factory, multiNode bool) {
 		// b is heartbeated, a is not
 		deadline := time.Now().Add(3500 * time.Millisecond)
 		for time.Now().Before(deadline) {
-			if err := tr.Heartbeat(ctx, []int64{b}); err != nil {
-				t.Fatal(err)
+			if missing, err := tr.Heartbeat(ctx, []int64{b}); err != nil || len(missing) != 0 {
+				t.Fatalf("heartbeat: missing %v, %v", missing, err)
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
@@ -90,8 +90,12 @@ func Run(t *testing.T, newTracker Factory, multiNode bool) {
 			t.Fatal(err)
 		}
 		// a heartbeat that listed the user before the disconnect
-		if err := tr.Heartbeat(ctx, []int64{id}); err != nil {
+		missing, err := tr.Heartbeat(ctx, []int64{id})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if len(missing) != 1 || missing[0] != id {
+			t.Fatalf("heartbeat of a disconnected user: missing %v", missing)
 		}
 		if online(t, tr, id) {
 			t.Fatal("a late heartbeat brought a disconnected user back online")
