@@ -62,7 +62,11 @@ func conversationJSON(r store.MemberConversation) Conversation {
 // conversation loads one conversation as userID sees it; 404 for a
 // non-member.
 func (s *Server) conversation(ctx context.Context, userID, convID int64) (Conversation, error) {
-	rows, err := s.opts.DB.ListConversations(ctx, store.ListConversationsParams{UserID: userID, ConversationID: &convID, IncludeHidden: true})
+	return conversationQ(ctx, s.opts.DB.Queries, userID, convID)
+}
+
+func conversationQ(ctx context.Context, q *store.Queries, userID, convID int64) (Conversation, error) {
+	rows, err := q.ListConversations(ctx, store.ListConversationsParams{UserID: userID, ConversationID: &convID, IncludeHidden: true})
 	if err != nil {
 		return Conversation{}, err
 	}
@@ -72,19 +76,17 @@ func (s *Server) conversation(ctx context.Context, userID, convID int64) (Conver
 	return conversationJSON(rows[0]), nil
 }
 
-// publishConversation sends userID's connections their current view of a
-// conversation (conversation.updated), routing its events to them too.
-func (s *Server) publishConversation(ctx context.Context, userID, convID int64) {
-	ctx = context.WithoutCancel(ctx) // the change is committed: tell everyone, even if the caller left
-	c, err := s.conversation(ctx, userID, convID)
+// conversationEvent is conversation.updated with userID's view of a
+// conversation, routing its events to them too.
+func conversationEvent(ctx context.Context, q *store.Queries, userID, convID int64) (event.Event, error) {
+	c, err := conversationQ(ctx, q, userID, convID)
 	if err != nil {
-		s.log.Warn("conversation update not sent", "user_id", userID, "conversation_id", convID, "err", err)
-		return
+		return event.Event{}, err
 	}
-	s.publish(ctx, event.Event{
+	return event.Event{
 		Topic: event.UserTopic(userID), Join: []int64{convID},
 		Frame: encodeFrame(frameConversationUpdated, conversationData{Conversation: c}),
-	})
+	}, nil
 }
 
 // directKey names the one direct conversation of a pair of users.
@@ -152,9 +154,8 @@ func (s *Server) handleDirect(w http.ResponseWriter, r *http.Request) {
 	}
 	key := directKey(me.ID, in.UserID)
 	var convID int64
-	var shown, peerAdded bool
-	err := s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
-		shown, peerAdded = false, false // a retried transaction starts over
+	err := s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
+		peerAdded := false
 		id, err := q.CreateDirect(r.Context(), &key)
 		if store.IsNotFound(err) { // it exists
 			id, err = q.GetDirectByKey(r.Context(), &key)
@@ -172,8 +173,21 @@ func (s *Server) handleDirect(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		n, err := q.ShowConversation(r.Context(), store.ShowConversationParams{ConversationID: id, UserID: me.ID})
-		shown = n > 0
-		return err
+		if err != nil {
+			return err
+		}
+		if peerAdded || n > 0 {
+			// the caller's other devices list it; the peer's route its events
+			ev, err := conversationEvent(r.Context(), q, me.ID, id)
+			if err != nil {
+				return err
+			}
+			ob.add(ev)
+		}
+		if peerAdded {
+			ob.add(event.Event{Topic: event.UserTopic(in.UserID), Join: []int64{id}})
+		}
+		return nil
 	})
 	if err != nil {
 		s.respondError(w, r, err)
@@ -183,14 +197,6 @@ func (s *Server) handleDirect(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.respondError(w, r, err)
 		return
-	}
-	if peerAdded || shown {
-		// the caller's other devices list it; the peer's route its events
-		s.publish(r.Context(), event.Event{Topic: event.UserTopic(me.ID), Join: []int64{convID},
-			Frame: encodeFrame(frameConversationUpdated, conversationData{Conversation: c})})
-	}
-	if peerAdded {
-		s.publish(r.Context(), event.Event{Topic: event.UserTopic(in.UserID), Join: []int64{convID}})
 	}
 	writeJSON(w, http.StatusOK, conversationData{Conversation: c})
 }
@@ -211,22 +217,27 @@ func (s *Server) handlePatchConversation(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	uid := caller(r.Context()).User.ID
-	n, err := s.opts.DB.UpdateMemberFlags(r.Context(), store.UpdateMemberFlagsParams{
-		ConversationID: id, UserID: uid, Pinned: in.Pinned, Archived: in.Archived, Muted: in.Muted})
-	if err == nil && n == 0 {
-		err = errNotFound
-	}
+	var c Conversation
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
+		n, err := q.UpdateMemberFlags(r.Context(), store.UpdateMemberFlagsParams{
+			ConversationID: id, UserID: uid, Pinned: in.Pinned, Archived: in.Archived, Muted: in.Muted})
+		if err == nil && n == 0 {
+			return errNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if c, err = conversationQ(r.Context(), q, uid, id); err != nil {
+			return err
+		}
+		ob.add(event.Event{Topic: event.UserTopic(uid),
+			Frame: encodeFrame(frameConversationUpdated, conversationData{Conversation: c})})
+		return nil
+	})
 	if err != nil {
 		s.respondError(w, r, err)
 		return
 	}
-	c, err := s.conversation(r.Context(), uid, id)
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	s.publish(r.Context(), event.Event{Topic: event.UserTopic(uid),
-		Frame: encodeFrame(frameConversationUpdated, conversationData{Conversation: c})})
 	writeJSON(w, http.StatusOK, conversationData{Conversation: c})
 }
 
@@ -239,20 +250,26 @@ func (s *Server) clearConversation(w http.ResponseWriter, r *http.Request, hide 
 		return
 	}
 	uid := caller(r.Context()).User.ID
-	n, err := s.opts.DB.ClearConversation(r.Context(), store.ClearConversationParams{ConversationID: id, UserID: uid, Hide: hide})
-	if err == nil && n == 0 {
-		err = errNotFound
-	}
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
+		n, err := q.ClearConversation(r.Context(), store.ClearConversationParams{ConversationID: id, UserID: uid, Hide: hide})
+		if err == nil && n == 0 {
+			return errNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if hide {
+			ob.add(event.Event{Topic: event.UserTopic(uid),
+				Frame: encodeFrame(frameConversationRemoved, conversationRemovedData{ConversationID: id})})
+			return nil
+		}
+		ev, err := conversationEvent(r.Context(), q, uid, id)
+		ob.add(ev)
+		return err
+	})
 	if err != nil {
 		s.respondError(w, r, err)
 		return
-	}
-	if hide {
-		s.publish(r.Context(), event.Event{Topic: event.UserTopic(uid),
-			Frame: encodeFrame(frameConversationRemoved, conversationRemovedData{ConversationID: id})})
-	} else if c, err := s.conversation(r.Context(), uid, id); err == nil {
-		s.publish(r.Context(), event.Event{Topic: event.UserTopic(uid),
-			Frame: encodeFrame(frameConversationUpdated, conversationData{Conversation: c})})
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -153,24 +153,21 @@ func (s *Server) group(ctx context.Context, userID, groupID int64) (Group, error
 	return gs[0], nil
 }
 
-// publishGroup sends every member their view of the group (group.updated),
-// and routes all its channels to them: three queries for any group size.
-func (s *Server) publishGroup(ctx context.Context, groupID int64) {
-	ctx = context.WithoutCancel(ctx) // the change is committed: tell everyone, even if the caller left
-	members, err := s.opts.DB.ListGroupMembers(ctx, groupID)
+// groupEvents adds, for every member, their view of the group
+// (group.updated), routing all its channels to them: three queries for any
+// group size.
+func (s *Server) groupEvents(ctx context.Context, q *store.Queries, ob *outbox, groupID int64) error {
+	members, err := q.ListGroupMembers(ctx, groupID)
 	if err != nil || len(members) == 0 {
-		s.log.Warn("group update not sent", "group_id", groupID, "err", err)
-		return
+		return err
 	}
-	convs, err := s.opts.DB.ListGroupConversations(ctx, store.ListGroupConversationsParams{GroupID: groupID})
+	convs, err := q.ListGroupConversations(ctx, store.ListGroupConversationsParams{GroupID: groupID})
 	if err != nil {
-		s.log.Warn("group update not sent", "group_id", groupID, "err", err)
-		return
+		return err
 	}
-	rows, err := s.opts.DB.ListUserGroups(ctx, store.ListUserGroupsParams{UserID: members[0].User.ID, GroupID: &groupID})
+	rows, err := q.ListUserGroups(ctx, store.ListUserGroupsParams{UserID: members[0].User.ID, GroupID: &groupID})
 	if err != nil || len(rows) == 0 {
-		s.log.Warn("group update not sent", "group_id", groupID, "err", err)
-		return
+		return err
 	}
 	g := rows[0]
 	byMember := map[int64][]Conversation{}
@@ -189,9 +186,10 @@ func (s *Server) publishGroup(ctx context.Context, groupID int64) {
 		sortChannels(chs)
 		view := Group{ID: g.ID, Name: g.Name, Description: g.Description, CreatedAt: g.CreatedAt.UTC(),
 			MyRole: m.Role, MemberCount: int64(len(members)), Channels: chs}
-		s.publish(ctx, event.Event{Topic: event.UserTopic(m.User.ID), Join: channelIDs,
+		ob.add(event.Event{Topic: event.UserTopic(m.User.ID), Join: channelIDs,
 			Frame: encodeFrame(frameGroupUpdated, groupData{Group: view})})
 	}
+	return nil
 }
 
 type groupData struct {
@@ -202,16 +200,15 @@ type groupRemovedData struct {
 	GroupID int64 `json:"group_id"`
 }
 
-// publishLeft tells a user who left or lost a group (or some of its
+// leftEvents tell a user who left or lost a group (or some of its
 // channels): their sockets stop routing those channels at once.
-func (s *Server) publishLeft(ctx context.Context, userID, groupID int64, channelIDs []int64, wholeGroup bool) {
-	ctx = context.WithoutCancel(ctx) // the change is committed: tell everyone, even if the caller left
+func leftEvents(ob *outbox, userID, groupID int64, channelIDs []int64, wholeGroup bool) {
 	for _, cid := range channelIDs {
-		s.publish(ctx, event.Event{Topic: event.UserTopic(userID), Leave: []int64{cid},
+		ob.add(event.Event{Topic: event.UserTopic(userID), Leave: []int64{cid},
 			Frame: encodeFrame(frameConversationRemoved, conversationRemovedData{ConversationID: cid})})
 	}
 	if wholeGroup {
-		s.publish(ctx, event.Event{Topic: event.UserTopic(userID), Leave: channelIDs,
+		ob.add(event.Event{Topic: event.UserTopic(userID), Leave: channelIDs,
 			Frame: encodeFrame(frameGroupRemoved, groupRemovedData{GroupID: groupID})})
 	}
 }
@@ -243,7 +240,7 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	me := caller(r.Context()).User.ID
 	var gid int64
-	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
 		g, err := q.CreateGroup(r.Context(), store.CreateGroupParams{Name: name, Description: desc})
 		if err != nil {
 			return err
@@ -256,7 +253,10 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		return q.AddChannelMembers(r.Context(), store.AddChannelMembersParams{ConversationID: cid, GroupID: g.ID})
+		if err := q.AddChannelMembers(r.Context(), store.AddChannelMembersParams{ConversationID: cid, GroupID: g.ID}); err != nil {
+			return err
+		}
+		return s.groupEvents(r.Context(), q, ob, g.ID)
 	})
 	if err != nil {
 		s.respondError(w, r, err)
@@ -267,7 +267,6 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	s.publishGroup(r.Context(), gid)
 	writeJSON(w, http.StatusCreated, groupData{Group: g})
 }
 
@@ -326,11 +325,16 @@ func (s *Server) handlePatchGroup(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Description = &desc
 	}
-	if _, err := s.opts.DB.UpdateGroup(r.Context(), p); err != nil {
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
+		if _, err := q.UpdateGroup(r.Context(), p); err != nil {
+			return err
+		}
+		return s.groupEvents(r.Context(), q, ob, gid)
+	})
+	if err != nil {
 		s.respondError(w, r, err)
 		return
 	}
-	s.publishGroup(r.Context(), gid)
 	g, err := s.group(r.Context(), caller(r.Context()).User.ID, gid)
 	if err != nil {
 		s.respondError(w, r, err)
@@ -347,7 +351,7 @@ func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var members, channels []int64
-	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
 		var err error
 		if members, err = q.ListGroupMemberIDs(r.Context(), gid); err != nil {
 			return err
@@ -368,14 +372,14 @@ func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request) {
 		if err := q.AddGroupRemovals(r.Context(), store.AddGroupRemovalsParams{UserIds: members, GroupID: gid}); err != nil {
 			return err
 		}
+		for _, u := range members {
+			leftEvents(ob, u, gid, channels, true)
+		}
 		return q.DeleteGroup(r.Context(), gid)
 	})
 	if err != nil {
 		s.respondError(w, r, err)
 		return
-	}
-	for _, u := range members {
-		s.publishLeft(r.Context(), u, gid, channels, true)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -451,8 +455,11 @@ func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
-		return joinGroup(r.Context(), q, gid, user.ID, in.Role)
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
+		if err := joinGroup(r.Context(), q, gid, user.ID, in.Role); err != nil {
+			return err
+		}
+		return s.groupEvents(r.Context(), q, ob, gid)
 	})
 	if store.IsConflict(err) {
 		err = conflict("Already a member of this group.")
@@ -461,7 +468,6 @@ func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	s.publishGroup(r.Context(), gid)
 	m, err := s.opts.DB.GetGroupMember(r.Context(), store.GetGroupMemberParams{GroupID: gid, UserID: user.ID})
 	if err != nil {
 		s.respondError(w, r, err)
@@ -507,17 +513,19 @@ func (s *Server) handlePatchMember(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
 		if _, err := q.SetGroupRole(r.Context(), store.SetGroupRoleParams{GroupID: gid, UserID: target, Role: in.Role}); err != nil {
 			return err
 		}
-		return q.TouchGroup(r.Context(), gid)
+		if err := q.TouchGroup(r.Context(), gid); err != nil {
+			return err
+		}
+		return s.groupEvents(r.Context(), q, ob, gid)
 	})
 	if err != nil {
 		s.respondError(w, r, err)
 		return
 	}
-	s.publishGroup(r.Context(), gid)
 	m, err := s.opts.DB.GetGroupMember(r.Context(), store.GetGroupMemberParams{GroupID: gid, UserID: target})
 	if err != nil {
 		s.respondError(w, r, err)
@@ -567,7 +575,7 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var channels []int64
-	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
 		n, err := q.RemoveGroupMember(r.Context(), store.RemoveGroupMemberParams{GroupID: gid, UserID: target})
 		if err != nil {
 			return err
@@ -588,14 +596,16 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 		if err := q.AddGroupRemovals(r.Context(), store.AddGroupRemovalsParams{UserIds: []int64{target}, GroupID: gid}); err != nil {
 			return err
 		}
-		return q.TouchGroup(r.Context(), gid)
+		leftEvents(ob, target, gid, channels, true)
+		if err := q.TouchGroup(r.Context(), gid); err != nil {
+			return err
+		}
+		return s.groupEvents(r.Context(), q, ob, gid)
 	})
 	if err != nil {
 		s.respondError(w, r, err)
 		return
 	}
-	s.publishLeft(r.Context(), target, gid, channels, true)
-	s.publishGroup(r.Context(), gid)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -621,7 +631,7 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, validation("user_id", "Ownership goes to a member of the group."))
 		return
 	}
-	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
 		// one owner at a time: step down first
 		if _, err := q.SetGroupRole(r.Context(), store.SetGroupRoleParams{GroupID: gid, UserID: me, Role: roleAdmin}); err != nil {
 			return err
@@ -629,13 +639,15 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 		if _, err := q.SetGroupRole(r.Context(), store.SetGroupRoleParams{GroupID: gid, UserID: in.UserID, Role: roleOwner}); err != nil {
 			return err
 		}
-		return q.TouchGroup(r.Context(), gid)
+		if err := q.TouchGroup(r.Context(), gid); err != nil {
+			return err
+		}
+		return s.groupEvents(r.Context(), q, ob, gid)
 	})
 	if err != nil {
 		s.respondError(w, r, err)
 		return
 	}
-	s.publishGroup(r.Context(), gid)
 	g, err := s.group(r.Context(), me, gid)
 	if err != nil {
 		s.respondError(w, r, err)
@@ -665,7 +677,7 @@ func (s *Server) handleCreateChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var cid int64
-	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
 		var err error
 		if cid, err = q.CreateChannel(r.Context(), store.CreateChannelParams{GroupID: &gid, Name: name}); err != nil {
 			return err
@@ -673,7 +685,10 @@ func (s *Server) handleCreateChannel(w http.ResponseWriter, r *http.Request) {
 		if err := q.AddChannelMembers(r.Context(), store.AddChannelMembersParams{ConversationID: cid, GroupID: gid}); err != nil {
 			return err
 		}
-		return q.TouchGroup(r.Context(), gid)
+		if err := q.TouchGroup(r.Context(), gid); err != nil {
+			return err
+		}
+		return s.groupEvents(r.Context(), q, ob, gid)
 	})
 	if store.IsConflict(err) {
 		err = &Error{Status: http.StatusConflict, Code: "conflict", Message: "The group already has a channel of that name.", Field: "name"}
@@ -682,7 +697,6 @@ func (s *Server) handleCreateChannel(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	s.publishGroup(r.Context(), gid)
 	c, err := s.conversation(r.Context(), caller(r.Context()).User.ID, cid)
 	if err != nil {
 		s.respondError(w, r, err)
@@ -714,7 +728,7 @@ func (s *Server) handleRenameChannel(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
 		n, err := q.RenameChannel(r.Context(), store.RenameChannelParams{GroupID: &gid, ID: cid, Name: name})
 		if err == nil && n == 0 {
 			return errNotFound
@@ -722,7 +736,13 @@ func (s *Server) handleRenameChannel(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		return q.TouchGroup(r.Context(), gid)
+		if err := channelEvents(r.Context(), q, ob, gid, cid); err != nil {
+			return err
+		}
+		if err := q.TouchGroup(r.Context(), gid); err != nil {
+			return err
+		}
+		return s.groupEvents(r.Context(), q, ob, gid)
 	})
 	if store.IsConflict(err) {
 		err = &Error{Status: http.StatusConflict, Code: "conflict", Message: "The group already has a channel of that name.", Field: "name"}
@@ -731,8 +751,6 @@ func (s *Server) handleRenameChannel(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	s.publishChannel(r.Context(), gid, cid)
-	s.publishGroup(r.Context(), gid)
 	c, err := s.conversation(r.Context(), caller(r.Context()).User.ID, cid)
 	if err != nil {
 		s.respondError(w, r, err)
@@ -741,19 +759,18 @@ func (s *Server) handleRenameChannel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, conversationData{Conversation: c})
 }
 
-// publishChannel sends every member their view of one channel
+// channelEvents adds, for every member, their view of one channel
 // (conversation.updated), in one query.
-func (s *Server) publishChannel(ctx context.Context, gid, cid int64) {
-	ctx = context.WithoutCancel(ctx) // the change is committed: tell everyone, even if the caller left
-	rows, err := s.opts.DB.ListGroupConversations(ctx, store.ListGroupConversationsParams{GroupID: gid, ConversationID: &cid})
+func channelEvents(ctx context.Context, q *store.Queries, ob *outbox, gid, cid int64) error {
+	rows, err := q.ListGroupConversations(ctx, store.ListGroupConversationsParams{GroupID: gid, ConversationID: &cid})
 	if err != nil {
-		s.log.Warn("channel update not sent", "conversation_id", cid, "err", err)
-		return
+		return err
 	}
 	for _, row := range rows {
-		s.publish(ctx, event.Event{Topic: event.UserTopic(row.MemberID), Join: []int64{cid},
+		ob.add(event.Event{Topic: event.UserTopic(row.MemberID), Join: []int64{cid},
 			Frame: encodeFrame(frameConversationUpdated, conversationData{Conversation: conversationJSON(row)})})
 	}
+	return nil
 }
 
 func (s *Server) handleDeleteChannel(w http.ResponseWriter, r *http.Request) {
@@ -768,7 +785,7 @@ func (s *Server) handleDeleteChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var members []int64
-	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
 		channels, err := q.ListGroupChannelIDs(r.Context(), gid)
 		if err != nil {
 			return err
@@ -796,15 +813,17 @@ func (s *Server) handleDeleteChannel(w http.ResponseWriter, r *http.Request) {
 		if _, err := q.DeleteChannel(r.Context(), store.DeleteChannelParams{GroupID: &gid, ID: cid}); err != nil {
 			return err
 		}
-		return q.TouchGroup(r.Context(), gid)
+		for _, u := range members {
+			leftEvents(ob, u, gid, []int64{cid}, false)
+		}
+		if err := q.TouchGroup(r.Context(), gid); err != nil {
+			return err
+		}
+		return s.groupEvents(r.Context(), q, ob, gid)
 	})
 	if err != nil {
 		s.respondError(w, r, err)
 		return
 	}
-	for _, u := range members {
-		s.publishLeft(r.Context(), u, gid, []int64{cid}, false)
-	}
-	s.publishGroup(r.Context(), gid)
 	w.WriteHeader(http.StatusNoContent)
 }

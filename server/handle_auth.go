@@ -141,22 +141,28 @@ func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request) {
 			s.respondError(w, r, err)
 			return
 		}
-		var peers []store.MarkUserDirectsChangedRow
-		err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+		err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
 			var err error
 			if user, err = q.UpdateDisplayName(r.Context(), store.UpdateDisplayNameParams{ID: user.ID, DisplayName: dn}); err != nil {
 				return err
 			}
-			peers, err = q.MarkUserDirectsChanged(r.Context(), user.ID)
-			return err
+			peers, err := q.MarkUserDirectsChanged(r.Context(), user.ID)
+			if err != nil {
+				return err
+			}
+			// peers without an alias for this user see the new name as the title
+			for _, p := range peers {
+				ev, err := conversationEvent(r.Context(), q, p.UserID, p.ConversationID)
+				if err != nil {
+					return err
+				}
+				ob.add(ev)
+			}
+			return nil
 		})
 		if err != nil {
 			s.respondError(w, r, err)
 			return
-		}
-		// peers without an alias for this user see the new name as the title
-		for _, p := range peers {
-			s.publishConversation(r.Context(), p.UserID, p.ConversationID)
 		}
 	}
 	writeJSON(w, http.StatusOK, userResponse{User: userJSON(user)})

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -114,11 +115,11 @@ func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, validation("username", "You cannot add yourself."))
 		return
 	}
-	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
 		if err := q.CreateContact(r.Context(), store.CreateContactParams{OwnerID: me.ID, UserID: target.ID, Alias: alias}); err != nil {
 			return err
 		}
-		return q.MarkDirectChanged(r.Context(), store.MarkDirectChangedParams{OwnerID: me.ID, DirectKey: directKey(me.ID, target.ID)})
+		return s.directTitleChanged(r.Context(), q, ob, me.ID, target.ID)
 	})
 	if store.IsConflict(err) {
 		err = &Error{Status: http.StatusConflict, Code: "conflict", Message: "Already in your contacts.", Field: "username"}
@@ -131,9 +132,6 @@ func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.respondError(w, r, err)
 		return
-	}
-	if alias != nil {
-		s.refreshDirectTitle(r, me.ID, target.ID)
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"contact": c})
 }
@@ -157,7 +155,7 @@ func (s *Server) handleUpdateContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	me := caller(r.Context()).User.ID
-	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
 		n, err := q.UpdateContactAlias(r.Context(), store.UpdateContactAliasParams{OwnerID: me, UserID: uid, Alias: alias})
 		if err == nil && n == 0 {
 			return errNotFound
@@ -165,7 +163,7 @@ func (s *Server) handleUpdateContact(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		return q.MarkDirectChanged(r.Context(), store.MarkDirectChangedParams{OwnerID: me, DirectKey: directKey(me, uid)})
+		return s.directTitleChanged(r.Context(), q, ob, me, uid)
 	})
 	if err != nil {
 		s.respondError(w, r, err)
@@ -176,7 +174,6 @@ func (s *Server) handleUpdateContact(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	s.refreshDirectTitle(r, me, uid)
 	writeJSON(w, http.StatusOK, map[string]any{"contact": c})
 }
 
@@ -187,7 +184,7 @@ func (s *Server) handleDeleteContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	me := caller(r.Context()).User.ID
-	err = s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
+	err = s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
 		n, err := q.DeleteContact(r.Context(), store.DeleteContactParams{OwnerID: me, UserID: uid})
 		if err == nil && n == 0 {
 			return errNotFound
@@ -195,21 +192,29 @@ func (s *Server) handleDeleteContact(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		return q.MarkDirectChanged(r.Context(), store.MarkDirectChangedParams{OwnerID: me, DirectKey: directKey(me, uid)})
+		return s.directTitleChanged(r.Context(), q, ob, me, uid)
 	})
 	if err != nil {
 		s.respondError(w, r, err)
 		return
 	}
-	s.refreshDirectTitle(r, me, uid)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// refreshDirectTitle tells the owner's devices the new title of their
-// direct conversation with user, if they have one.
-func (s *Server) refreshDirectTitle(r *http.Request, owner, user int64) {
+// directTitleChanged marks the owner's direct chat with user changed (its
+// title follows the alias) and tells the owner's devices, if there is one.
+func (s *Server) directTitleChanged(ctx context.Context, q *store.Queries, ob *outbox, owner, user int64) error {
 	key := directKey(owner, user)
-	if id, err := s.opts.DB.GetDirectByKey(r.Context(), &key); err == nil {
-		s.publishConversation(r.Context(), owner, id)
+	if err := q.MarkDirectChanged(ctx, store.MarkDirectChangedParams{OwnerID: owner, DirectKey: key}); err != nil {
+		return err
 	}
+	id, err := q.GetDirectByKey(ctx, &key)
+	if store.IsNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	ev, err := conversationEvent(ctx, q, owner, id)
+	ob.add(ev)
+	return err
 }

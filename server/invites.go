@@ -184,9 +184,7 @@ func (s *Server) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	me := caller(r.Context()).User.ID
 	var gid int64
-	joined := false
-	err := s.opts.DB.InTx(r.Context(), func(q *store.Queries) error {
-		joined = false // a retried transaction starts over
+	err := s.change(r.Context(), func(q *store.Queries, ob *outbox) error {
 		inv, err := q.LockInvite(r.Context(), code)
 		if err != nil {
 			return err
@@ -203,15 +201,14 @@ func (s *Server) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 		if err := q.UseInvite(r.Context(), code); err != nil {
 			return err
 		}
-		joined = true
-		return joinGroup(r.Context(), q, gid, me, roleMember)
+		if err := joinGroup(r.Context(), q, gid, me, roleMember); err != nil {
+			return err
+		}
+		return s.groupEvents(r.Context(), q, ob, gid)
 	})
 	if err != nil {
 		s.respondError(w, r, err)
 		return
-	}
-	if joined {
-		s.publishGroup(r.Context(), gid)
 	}
 	g, err := s.group(r.Context(), me, gid)
 	if err != nil {

@@ -48,9 +48,8 @@ func (s *Server) sendMessage(ctx context.Context, user store.User, convID int64,
 	}
 	var msg store.Message
 	var created bool
-	var revived []int64
-	err := s.opts.DB.InTx(ctx, func(q *store.Queries) error {
-		created, revived = false, nil // a retried transaction starts over
+	err := s.change(ctx, func(q *store.Queries, ob *outbox) error {
+		created = false // a retried transaction starts over
 		if _, err := q.GetMember(ctx, store.GetMemberParams{ConversationID: convID, UserID: user.ID}); err != nil {
 			return err // not a member: 404
 		}
@@ -77,9 +76,24 @@ func (s *Server) sendMessage(ctx context.Context, user store.User, convID int64,
 		if err := q.MarkOwnMessage(ctx, store.MarkOwnMessageParams{ConversationID: convID, UserID: user.ID, Seq: seq}); err != nil {
 			return err
 		}
-		revived, err = q.ReviveMembers(ctx, convID)
+		revived, err := q.ReviveMembers(ctx, convID)
+		if err != nil {
+			return err
+		}
+		// members who get the conversation back learn of it before its message
+		for _, uid := range revived {
+			ev, err := conversationEvent(ctx, q, uid, convID)
+			if err != nil {
+				return err
+			}
+			ob.add(ev)
+		}
+		ob.add(event.Event{
+			Topic: event.ConversationTopic(convID),
+			Frame: encodeFrame(frameMessageCreated, messageData{Message: messageJSON(msg)}),
+		})
 		created = true
-		return err
+		return nil
 	})
 	if errors.Is(err, errSendRace) {
 		msg, err = s.opts.DB.GetMessageByClientID(ctx, store.GetMessageByClientIDParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID})
@@ -88,20 +102,10 @@ func (s *Server) sendMessage(ctx context.Context, user store.User, convID int64,
 	if err != nil {
 		return store.Message{}, false, err
 	}
-	if !created {
-		return msg, false, nil
+	if created {
+		s.metrics.messages.Inc()
 	}
-	ctx = context.WithoutCancel(ctx) // committed: publish even if the sender has gone
-	s.metrics.messages.Inc()
-	// members who get the conversation back learn of it before its message
-	for _, uid := range revived {
-		s.publishConversation(ctx, uid, convID)
-	}
-	s.publish(ctx, event.Event{
-		Topic: event.ConversationTopic(convID),
-		Frame: encodeFrame(frameMessageCreated, messageData{Message: messageJSON(msg)}),
-	})
-	return msg, true, nil
+	return msg, created, nil
 }
 
 func (s *Server) handleSendMessage(w http.ResponseWriter, r *http.Request) {

@@ -106,36 +106,38 @@ func (b *receiptBatcher) flush() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var rows []store.ApplyReceiptsRow
-	var err error
-	for try := 0; try < 3; try++ { // two nodes' batches may deadlock; retry
-		rows, err = b.s.opts.DB.ApplyReceipts(ctx, p)
-		if err == nil || !store.IsDeadlock(err) {
-			break
+	err := b.s.change(ctx, func(q *store.Queries, ob *outbox) error {
+		rows, err := q.ApplyReceipts(ctx, p)
+		if err != nil {
+			return err
 		}
-	}
+		for _, r := range rows {
+			push, err := pushReceipts(ctx, q, r.ConversationID)
+			if err != nil {
+				return err
+			}
+			if push {
+				ob.add(event.Event{
+					Topic: event.ConversationTopic(r.ConversationID),
+					Frame: encodeFrame(frameReceipt, receiptData{ConversationID: r.ConversationID, UserID: r.UserID, DeliveredSeq: r.DeliveredSeq, ReadSeq: r.ReadSeq}),
+				})
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		b.log.Error("writing receipts failed", "err", err, "count", len(pending))
 	}
 	for _, ch := range waiters {
 		ch <- err
 	}
-	for _, r := range rows {
-		if !b.s.pushReceipts(ctx, r.ConversationID) {
-			continue
-		}
-		b.s.publish(ctx, event.Event{
-			Topic: event.ConversationTopic(r.ConversationID),
-			Frame: encodeFrame(frameReceipt, receiptData{ConversationID: r.ConversationID, UserID: r.UserID, DeliveredSeq: r.DeliveredSeq, ReadSeq: r.ReadSeq}),
-		})
-	}
 }
 
 // pushReceipts reports whether receipt events are pushed in a conversation:
-// always in direct chats, in channels of at most maxPushedReceipts members.
-func (s *Server) pushReceipts(ctx context.Context, convID int64) bool {
-	n, err := s.opts.DB.CountMembers(ctx, convID)
-	return err != nil || n <= maxPushedReceipts
+// in direct chats, and in channels of at most maxPushedReceipts members.
+func pushReceipts(ctx context.Context, q *store.Queries, convID int64) (bool, error) {
+	n, err := q.CountMembers(ctx, convID)
+	return n <= maxPushedReceipts, err
 }
 
 func receiptValues(delivered, read *int64) (int64, int64, error) {

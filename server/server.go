@@ -86,6 +86,10 @@ type Server struct {
 	hub      *Hub
 	receipts *receiptBatcher
 
+	outboxDone *outboxDeleter
+	stopOutbox chan struct{}
+	outboxDied chan struct{}
+
 	signupLimit, loginIPLimit, loginUserLimit, sendLimit *keyedLimiter
 }
 
@@ -158,9 +162,17 @@ func New(o Options) (*Server, error) {
 			s.opts.Checks = append(s.opts.Checks, c)
 		}
 	}
+	s.outboxDone = &outboxDeleter{s: s, wake: make(chan struct{}, 1)}
+	s.stopOutbox, s.outboxDied = make(chan struct{}), make(chan struct{})
 	if o.DB != nil {
 		s.receipts = newReceiptBatcher(s)
 		s.hub.start()
+		go func() {
+			defer close(s.outboxDied)
+			s.runOutbox(s.stopOutbox)
+		}()
+	} else {
+		close(s.outboxDied)
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -199,6 +211,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.receipts != nil {
 		s.receipts.close()
 	}
+	select {
+	case <-s.stopOutbox:
+	default:
+		close(s.stopOutbox)
+	}
+	<-s.outboxDied
 	err := s.bus.Close()
 	if terr := s.tracker.Close(); err == nil {
 		err = terr

@@ -6,9 +6,9 @@ package event
 
 import (
 	"context"
-	"encoding/json"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"strconv"
 )
 

@@ -1,0 +1,179 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/parleychat/parley/server/event"
+	"github.com/parleychat/parley/store"
+)
+
+// The transactional outbox: every change that emits events writes them to
+// the outbox table in its own transaction. After commit they are published
+// and their rows deleted once the bus has them; a sweeper republishes, in
+// order, whatever a crash or a broker outage left behind. A change is never
+// committed without its events, and clients dedupe by event id and seq.
+
+const (
+	sweepEvery     = time.Second
+	sweepOlderThan = 2 * time.Second // leave fresh rows to their publisher
+	sweepBatch     = 500
+)
+
+// outbox collects the events of one transaction.
+type outbox struct {
+	s   *Server
+	evs []event.Event
+	ids []int64
+}
+
+// add queues events, stamping each with its id and this node.
+func (o *outbox) add(evs ...event.Event) {
+	for _, ev := range evs {
+		ev.ID, ev.Origin = event.NewID(), o.s.opts.NodeID
+		o.evs = append(o.evs, ev)
+	}
+}
+
+// write stores the queued events in the transaction.
+func (o *outbox) write(ctx context.Context, q *store.Queries) error {
+	if len(o.evs) == 0 {
+		return nil
+	}
+	p := store.InsertOutboxParams{Topics: make([]string, len(o.evs)), Payloads: make([][]byte, len(o.evs))}
+	for i, ev := range o.evs {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		p.Topics[i], p.Payloads[i] = ev.Topic, b
+	}
+	ids, err := q.InsertOutbox(ctx, p)
+	o.ids = ids
+	return err
+}
+
+// flush publishes after commit, in order, and hands published rows to the
+// deleter. It stops at the first failure: the sweeper publishes the rest,
+// in order, once the bus is back.
+func (o *outbox) flush(ctx context.Context) {
+	for i, ev := range o.evs {
+		if err := o.s.bus.Publish(ctx, ev); err != nil {
+			o.s.metrics.pubErrors.Inc()
+			o.s.log.Warn("event left in the outbox", "topic", ev.Topic, "err", err)
+			return
+		}
+		o.s.metrics.published.Inc()
+		if i < len(o.ids) {
+			o.s.outboxDone.add(o.ids[i])
+		}
+	}
+}
+
+// change runs fn in a transaction with an outbox: the events fn adds are
+// written with its changes and published after the commit.
+func (s *Server) change(ctx context.Context, fn func(q *store.Queries, ob *outbox) error) error {
+	var ob *outbox
+	err := s.opts.DB.InTx(ctx, func(q *store.Queries) error {
+		ob = &outbox{s: s} // a retried transaction starts over
+		if err := fn(q, ob); err != nil {
+			return err
+		}
+		return ob.write(ctx, q)
+	})
+	if err != nil {
+		return err
+	}
+	ob.flush(context.WithoutCancel(ctx))
+	return nil
+}
+
+// outboxDeleter deletes published rows in batches, off the request path.
+type outboxDeleter struct {
+	s    *Server
+	mu   sync.Mutex
+	ids  []int64
+	wake chan struct{}
+}
+
+func (d *outboxDeleter) add(id int64) {
+	d.mu.Lock()
+	d.ids = append(d.ids, id)
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *outboxDeleter) drain() {
+	d.mu.Lock()
+	ids := d.ids
+	d.ids = nil
+	d.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.s.opts.DB.DeleteOutbox(ctx, ids); err != nil {
+		// the sweeper will publish them again; consumers drop duplicates
+		d.s.log.Warn("outbox rows not deleted", "count", len(ids), "err", err)
+	}
+}
+
+// runOutbox deletes published rows and sweeps leftovers until stop.
+func (s *Server) runOutbox(stop <-chan struct{}) {
+	tick := time.NewTicker(sweepEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			s.outboxDone.drain()
+			return
+		case <-s.outboxDone.wake:
+			time.Sleep(20 * time.Millisecond) // gather a batch
+			s.outboxDone.drain()
+		case <-tick.C:
+			s.outboxDone.drain()
+			s.sweepOutbox()
+		}
+	}
+}
+
+// sweepOutbox republishes events older than sweepOlderThan, oldest first,
+// stopping at the first failure so order holds.
+func (s *Server) sweepOutbox() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n := 0
+	err := s.opts.DB.InTx(ctx, func(q *store.Queries) error {
+		n = 0
+		rows, err := q.LockStaleOutbox(ctx, store.LockStaleOutboxParams{OlderThanS: sweepOlderThan.Seconds(), Lim: sweepBatch})
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		var done []int64
+		for _, row := range rows {
+			var ev event.Event
+			if err := json.Unmarshal(row.Payload, &ev); err != nil {
+				s.log.Error("dropping a malformed outbox row", "id", row.ID, "err", err)
+				done = append(done, row.ID)
+				continue
+			}
+			if err := s.bus.Publish(ctx, ev); err != nil {
+				break // the bus is down: keep the rest, in order
+			}
+			done = append(done, row.ID)
+		}
+		n = len(done)
+		return q.DeleteOutbox(ctx, done)
+	})
+	if err != nil {
+		s.log.Warn("outbox sweep failed", "err", err)
+	} else if n > 0 {
+		s.log.Info("outbox swept", "republished", n)
+	}
+}
