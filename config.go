@@ -225,8 +225,8 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 			return c, fmt.Errorf("invalid %s (--%s) %q: %v", s.env, s.flag, *values[s.flag], err)
 		}
 	}
-	if c.AMQPURL != "" || len(c.Memcached) > 0 {
-		return c, errors.New("PARLEY_AMQP_URL and PARLEY_MEMCACHED (cluster mode) are not supported by this version yet; unset them to run a single node")
+	if c.AMQPURL != "" && (len(c.Memcached) == 0 || c.DatabaseURL == "") {
+		return c, errors.New("cluster mode (PARLEY_AMQP_URL) also needs PARLEY_MEMCACHED and an external PARLEY_DATABASE_URL shared by every node")
 	}
 	return c, nil
 }

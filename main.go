@@ -24,8 +24,12 @@ import (
 	"time"
 
 	"github.com/lmittmann/tint"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/event"
+	"github.com/parleychat/parley/server/event/rabbitmq"
+	"github.com/parleychat/parley/server/presence/memcached"
 	"github.com/parleychat/parley/store"
 )
 
@@ -199,13 +203,18 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 		return nil, err
 	}
 	a := &App{DB: db, log: log, embedded: emb, served: make(chan error, 1)}
-	a.Server, err = server.New(server.Options{
+	opts := server.Options{
 		DB: db, Logger: log, NodeID: cfg.NodeID, Version: version, UI: ui,
 		SignupOpen: cfg.SignupOpen, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
 		Limits:    limits(cfg),
 		SendRate:  server.Rate{Per: cfg.SendRate, Burst: int(math.Ceil(cfg.SendRate * 3))},
 		FrameRate: server.DefaultFrameRate,
-	})
+	}
+	if err := clusterOptions(ctx, cfg, log, &opts); err != nil {
+		a.closeStores()
+		return nil, err
+	}
+	a.Server, err = server.New(opts)
 	if err != nil {
 		a.closeStores()
 		return nil, err
@@ -236,6 +245,46 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 	go func() { a.served <- a.http.Serve(ln) }()
 	log.Info("parley is ready", "url", "http://"+displayAddr(a.Addr), "version", version, "signup", map[bool]string{true: "open", false: "closed"}[cfg.SignupOpen])
 	return a, nil
+}
+
+// clusterOptions plugs in RabbitMQ and Memcached when they are configured.
+func clusterOptions(ctx context.Context, cfg Config, log *slog.Logger, o *server.Options) error {
+	if len(cfg.Memcached) > 0 {
+		tr, err := memcached.New(memcached.Options{Servers: cfg.Memcached, Node: cfg.NodeID})
+		if err != nil {
+			return err
+		}
+		if err := tr.Ping(ctx); err != nil {
+			log.Warn("memcached unreachable: presence reads as offline until it answers", "servers", cfg.Memcached, "err", err)
+		}
+		o.Presence = tr
+	}
+	if cfg.AMQPURL == "" {
+		return nil
+	}
+	var bus *rabbitmq.Bus
+	resync := make(chan struct{}, 1)
+	o.NewBus = func(h event.Handler) (event.Bus, error) {
+		var err error
+		bus, err = rabbitmq.New(ctx, rabbitmq.Options{URL: cfg.AMQPURL, Node: cfg.NodeID, Logger: log,
+			OnReconnect: func() {
+				select {
+				case resync <- struct{}{}:
+				default:
+				}
+			}}, h)
+		return bus, err
+	}
+	o.Collectors = append(o.Collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "parley_bus_reconnects_total", Help: "Connections to RabbitMQ re-established after a loss.",
+	}, func() float64 {
+		if bus == nil {
+			return 0
+		}
+		return float64(bus.Reconnects())
+	}))
+	o.Resync = resync
+	return nil
 }
 
 // limits are the default rate limits with the configured sign-up rate.

@@ -45,6 +45,8 @@ func TestConfig(t *testing.T) {
 		{"PARLEY_ALLOWED_ORIGINS", "chat.example.com", "PARLEY_ALLOWED_ORIGINS"},
 		{"PARLEY_TRUSTED_PROXIES", "10.0.0.0/33", "PARLEY_TRUSTED_PROXIES"},
 		{"PARLEY_SIGNUP", "maybe", "PARLEY_SIGNUP"},
+		{"PARLEY_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", "PARLEY_MEMCACHED"},
+		{"PARLEY_SEND_RATE", "-1", "PARLEY_SEND_RATE"},
 	}
 	for _, b := range bad {
 		_, err := parseConfig(nil, env(map[string]string{b.env: b.value}), io.Discard)

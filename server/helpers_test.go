@@ -30,7 +30,6 @@ type env struct {
 func newEnv(t *testing.T, mod ...func(*server.Options)) *env {
 	t.Helper()
 	o := server.Options{
-		DB:             storetest.New(t),
 		NodeID:         "test",
 		SignupOpen:     true,
 		Hasher:         server.NewHasher(testArgon2),
@@ -47,6 +46,9 @@ func newEnv(t *testing.T, mod ...func(*server.Options)) *env {
 	}
 	for _, m := range mod {
 		m(&o)
+	}
+	if o.DB == nil {
+		o.DB = storetest.New(t)
 	}
 	srv, err := server.New(o)
 	if err != nil {

@@ -479,6 +479,25 @@ func (h *Hub) shutdown(ctx context.Context) {
 	h.wg.Wait()
 }
 
+// resyncAll closes every local connection with 1012 (service restart): the
+// bus lost events, and clients reconnect and /sync to get them.
+func (h *Hub) resyncAll() {
+	h.mu.Lock()
+	var all []*Conn
+	for _, lu := range h.users {
+		for c := range lu.conns {
+			all = append(all, c)
+		}
+	}
+	h.mu.Unlock()
+	if len(all) > 0 {
+		h.log.Warn("the event bus reconnected: asking local clients to resync", "connections", len(all))
+	}
+	for _, c := range all {
+		c.close(1012, "events may have been missed: reconnect and sync")
+	}
+}
+
 // count returns the number of local connections (for tests and logs).
 func (h *Hub) count() int {
 	h.mu.Lock()

@@ -63,6 +63,11 @@ type Options struct {
 	// Presence is the tracker; nil means the in-process one.
 	Presence presence.Tracker
 	Checks   []Check
+	// Resync tells the server that the bus lost events (it reconnected):
+	// local clients are closed with 1012 so they reconnect and /sync.
+	Resync <-chan struct{}
+	// Collectors are extra metrics to serve on /metrics.
+	Collectors []prometheus.Collector
 }
 
 // DefaultSendRate suits people and ordinary bots: 10 messages a second,
@@ -141,6 +146,20 @@ func New(o Options) (*Server, error) {
 	s.metrics.published = prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_events_published_total", Help: "Events published to the bus."})
 	s.metrics.pubErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_publish_errors_total", Help: "Events the bus refused."})
 	reg.MustRegister(s.metrics.requests, s.metrics.latency, s.metrics.messages, s.metrics.published, s.metrics.pubErrors)
+	reg.MustRegister(o.Collectors...)
+	if o.DB != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parley_outbox_depth", Help: "Events waiting in the outbox (all nodes).",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			n, err := o.DB.CountOutbox(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
+	}
 
 	s.tracker = o.Presence
 	if s.tracker == nil {
@@ -167,6 +186,18 @@ func New(o Options) (*Server, error) {
 	if o.DB != nil {
 		s.receipts = newReceiptBatcher(s)
 		s.hub.start()
+		if o.Resync != nil {
+			s.hub.wg.Go(func() {
+				for {
+					select {
+					case <-s.hub.stop:
+						return
+					case <-o.Resync:
+						s.hub.resyncAll()
+					}
+				}
+			})
+		}
 		go func() {
 			defer close(s.outboxDied)
 			s.runOutbox(s.stopOutbox)

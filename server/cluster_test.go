@@ -1,0 +1,215 @@
+package server_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/event"
+	"github.com/parleychat/parley/server/event/rabbitmq"
+	"github.com/parleychat/parley/server/presence/memcached"
+	"github.com/parleychat/parley/store/storetest"
+)
+
+func testAMQP() string {
+	if u := os.Getenv("PARLEY_TEST_AMQP_URL"); u != "" {
+		return u
+	}
+	return "amqp://guest:guest@127.0.0.1:5672/"
+}
+
+func testMemcached() []string {
+	if s := os.Getenv("PARLEY_TEST_MEMCACHED"); s != "" {
+		return strings.Split(s, ",")
+	}
+	return []string{"127.0.0.1:11211"}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// cluster is n Parley nodes on one database, one RabbitMQ exchange and one
+// memcached key space, each behind its own HTTP server.
+type cluster struct {
+	nodes []*env
+}
+
+func newCluster(t *testing.T, n int, amqpURL string) *cluster {
+	t.Helper()
+	db := storetest.New(t)
+	exchange := "parley.test." + randHex(6)
+	prefix := "parley:test:" + randHex(4) + ":"
+	t.Cleanup(func() { deleteExchange(amqpURL, exchange) })
+	c := &cluster{}
+	for i := range n {
+		node := fmt.Sprintf("node%d", i+1)
+		var bus *rabbitmq.Bus
+		resync := make(chan struct{}, 1)
+		e := newEnv(t, func(o *server.Options) {
+			o.DB = db
+			o.NodeID = node
+			tr, err := memcached.New(memcached.Options{Servers: testMemcached(), Node: node, Prefix: prefix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Presence = tr
+			o.NewBus = func(h event.Handler) (event.Bus, error) {
+				var err error
+				bus, err = rabbitmq.New(context.Background(), rabbitmq.Options{URL: amqpURL, Node: node, Exchange: exchange,
+					OnReconnect: func() {
+						select {
+						case resync <- struct{}{}:
+						default:
+						}
+					}}, h)
+				return bus, err
+			}
+			o.Resync = resync
+		})
+		deadline := time.Now().Add(15 * time.Second)
+		for bus.Ping(context.Background()) != nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("rabbitmq at %s unreachable", amqpURL)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Cleanup(func() { e.srv.Shutdown(context.Background()) })
+		c.nodes = append(c.nodes, e)
+	}
+	return c
+}
+
+func deleteExchange(url, name string) {
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	if ch, err := conn.Channel(); err == nil {
+		_ = ch.ExchangeDelete(name, false, false)
+	}
+}
+
+// on returns a client of user u that talks to node i.
+func (c *cluster) on(i int, u *user) *user {
+	cl := c.nodes[i].client()
+	cl.token = u.Token
+	return &user{client: cl, ID: u.ID, Username: u.Username, Token: u.Token}
+}
+
+// TestClusterDirectMessaging: a user on node 1 chats with a user on node 2
+// (and a second device on node 3) exactly as on one node.
+func TestClusterDirectMessaging(t *testing.T) {
+	c := newCluster(t, 3, testAMQP())
+	n1, n2, n3 := c.nodes[0], c.nodes[1], c.nodes[2]
+	alice, bob := n1.user("alice"), n2.user("bob")
+	conv := alice.direct(c.on(1, bob))
+
+	a1 := n1.dial(alice.Token)
+	a3 := n3.dial(alice.Token) // alice's phone, on another node
+	b2 := n2.dial(bob.Token)
+
+	// presence crosses nodes: bob (node 2) sees alice come online
+	var p struct {
+		UserID int64 `json:"user_id"`
+		Online bool  `json:"online"`
+	}
+	alice.say(conv.ID, "first") // makes them peers for presence
+	b2.expect("conversation.updated", "presence")
+	b2.expect("message.created", "presence")
+	a1.expect("message.created", "presence")
+	a3.expect("message.created", "presence")
+	var pres struct{ Presence []struct{ Online bool } }
+	c.on(1, bob).must(200, "GET", fmt.Sprintf("/api/v1/presence?user_ids=%d", alice.ID), nil).decode(t, &pres)
+	if len(pres.Presence) != 1 || !pres.Presence[0].Online {
+		t.Fatalf("alice, connected to nodes 1 and 3, is not online for bob on node 2: %+v", pres)
+	}
+
+	// a burst of messages from both sides, by POST on one node and frames on another
+	for i := range 20 {
+		c.on(2, alice).say(conv.ID, fmt.Sprint("a", i))
+		b2.send("message.send", map[string]any{"conversation_id": conv.ID, "client_id": fmt.Sprint("b", i), "body": fmt.Sprint("b", i)})
+	}
+	for _, w := range []*wsClient{a1, a3, b2} {
+		seen := map[int64]int{}
+		for len(seen) < 40 {
+			f := w.expect("message.created", "presence", "receipt")
+			var m struct{ Message message }
+			f.decode(t, &m)
+			seen[m.Message.Seq]++
+		}
+		for seq, n := range seen {
+			if n != 1 || seq < 2 || seq > 41 {
+				t.Fatalf("seq %d delivered %d times", seq, n)
+			}
+		}
+	}
+
+	// receipts and typing cross nodes
+	c.on(2, alice).say(conv.ID, "last") // seq 42
+	for _, w := range []*wsClient{a1, a3, b2} {
+		w.expect("message.created", "presence", "receipt")
+	}
+	b2.send("receipt", map[string]any{"conversation_id": conv.ID, "read_seq": 42})
+	a3.expect("receipt", "presence", "message.created")
+	b2.send("typing", map[string]any{"conversation_id": conv.ID})
+	a1.expect("typing", "presence", "receipt")
+	a3.expect("typing", "presence", "receipt")
+
+	// every connection got each event once: nothing more is queued
+	for _, w := range []*wsClient{a1, a3, b2} {
+		w.quiet(300*time.Millisecond, "presence", "receipt")
+	}
+
+	// alice goes offline everywhere: bob on node 2 hears it
+	a1.c.CloseNow()
+	a3.c.CloseNow()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case f := <-b2.frames:
+			if f.Type == "presence" {
+				f.decode(t, &p)
+				if p.UserID == alice.ID && !p.Online {
+					return
+				}
+			}
+		case <-deadline:
+			t.Fatal("bob never saw alice go offline")
+		}
+	}
+}
+
+// TestClusterGroupRemoval: a removal on node 1 stops a member's sockets on
+// node 2 at once.
+func TestClusterGroupRemoval(t *testing.T) {
+	c := newCluster(t, 2, testAMQP())
+	n1, n2 := c.nodes[0], c.nodes[1]
+	owner, member := n1.user("owner"), n2.user("member")
+	var g struct{ Group groupOut }
+	owner.must(201, "POST", "/api/v1/groups", map[string]any{"name": "Team"}).decode(t, &g)
+	mw := n2.dial(member.Token)
+	owner.must(201, "POST", fmt.Sprintf("/api/v1/groups/%d/members", g.Group.ID), map[string]any{"user_id": member.ID})
+	mw.expect("group.updated", "presence")
+	gen := g.Group.Channels[0].ID
+	owner.say(gen, "welcome")
+	mw.expect("message.created", "presence")
+
+	owner.must(204, "DELETE", fmt.Sprintf("/api/v1/groups/%d/members/%d", g.Group.ID, member.ID), nil)
+	mw.expect("conversation.removed", "presence", "group.updated")
+	mw.expect("group.removed", "presence")
+	owner.say(gen, "after")
+	mw.quiet(500*time.Millisecond, "presence")
+	c.on(1, member).must(404, "GET", fmt.Sprintf("/api/v1/groups/%d", g.Group.ID), nil)
+}
