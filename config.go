@@ -25,7 +25,9 @@ type Config struct {
 	DatabaseURL    string
 	PGBin          string
 	AMQPURL        string
+	AMQPExchange   string
 	Memcached      []string
+	MemcachedKeys  string
 	NodeID         string
 	LogFormat      string // text | json
 	LogLevel       slog.Level
@@ -82,6 +84,20 @@ func settings() []setting {
 				}
 			}
 			c.AMQPURL = v
+			return nil
+		}},
+		{"amqp-exchange", "PARLEY_AMQP_EXCHANGE", "parley.events", "the RabbitMQ topic exchange; give each Parley install sharing a broker its own", func(c *Config, v string) error {
+			if v == "" || len(v) > 200 {
+				return errors.New("want an exchange name")
+			}
+			c.AMQPExchange = v
+			return nil
+		}},
+		{"memcached-prefix", "PARLEY_MEMCACHED_PREFIX", "parley:p:", "key prefix for presence in memcached; give each install sharing a memcached its own", func(c *Config, v string) error {
+			if v == "" || len(v) > 100 || strings.ContainsAny(v, " \t\r\n") {
+				return errors.New("want a short prefix without spaces")
+			}
+			c.MemcachedKeys = v
 			return nil
 		}},
 		{"memcached", "PARLEY_MEMCACHED", "", "comma-separated memcached host:port list for cluster presence; empty uses the in-process tracker", func(c *Config, v string) error {

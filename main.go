@@ -250,7 +250,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 // clusterOptions plugs in RabbitMQ and Memcached when they are configured.
 func clusterOptions(ctx context.Context, cfg Config, log *slog.Logger, o *server.Options) error {
 	if len(cfg.Memcached) > 0 {
-		tr, err := memcached.New(memcached.Options{Servers: cfg.Memcached, Node: cfg.NodeID})
+		tr, err := memcached.New(memcached.Options{Servers: cfg.Memcached, Node: cfg.NodeID, Prefix: cfg.MemcachedKeys})
 		if err != nil {
 			return err
 		}
@@ -266,7 +266,7 @@ func clusterOptions(ctx context.Context, cfg Config, log *slog.Logger, o *server
 	resync := make(chan struct{}, 1)
 	o.NewBus = func(h event.Handler) (event.Bus, error) {
 		var err error
-		bus, err = rabbitmq.New(ctx, rabbitmq.Options{URL: cfg.AMQPURL, Node: cfg.NodeID, Logger: log,
+		bus, err = rabbitmq.New(ctx, rabbitmq.Options{URL: cfg.AMQPURL, Node: cfg.NodeID, Exchange: cfg.AMQPExchange, Logger: log,
 			OnReconnect: func() {
 				select {
 				case resync <- struct{}{}:

@@ -144,7 +144,7 @@ func (c *Conn) writer(ctx context.Context) {
 		}
 		return true
 	}
-	if !write(encodeFrame(frameHello, helloData{UserID: c.user.ID, Node: c.s.opts.NodeID, HeartbeatS: int(heartbeatEvery / time.Second)})) {
+	if !write(encodeFrame(frameHello, helloData{UserID: c.user.ID, Node: c.s.opts.NodeID, HeartbeatS: int(c.s.hub.every.Round(time.Second) / time.Second)})) {
 		return
 	}
 	ping := time.NewTicker(wsPingEvery)

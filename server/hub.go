@@ -14,9 +14,9 @@ import (
 	"github.com/parleychat/parley/store"
 )
 
-// heartbeatEvery is how often this node refreshes the presence of its users;
-// well inside presence.DefaultTTL.
-const heartbeatEvery = 20 * time.Second
+// DefaultHeartbeat is how often a node refreshes the presence of its users
+// (well inside presence.DefaultTTL) and checks their sessions.
+const DefaultHeartbeat = 20 * time.Second
 
 // Hub knows this node's WebSocket connections: which users are connected and
 // which conversations they are in. It binds the bus topics they need
@@ -45,6 +45,8 @@ type Hub struct {
 	bound  map[string]bool
 
 	presMu [64]sync.Mutex // serialises presence transitions per user
+
+	every time.Duration // heartbeat interval
 
 	wg   sync.WaitGroup
 	stop chan struct{}
@@ -75,8 +77,11 @@ func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
 	return m
 }
 
-func newHub(db *store.DB, tracker presence.Tracker, log *slog.Logger, node string, m *hubMetrics) *Hub {
-	return &Hub{
+func newHub(db *store.DB, tracker presence.Tracker, log *slog.Logger, node string, m *hubMetrics, every time.Duration) *Hub {
+	if every <= 0 {
+		every = DefaultHeartbeat
+	}
+	return &Hub{every: every,
 		db: db, tracker: tracker, log: log, node: node, m: m,
 		users: make(map[int64]*localUser), convs: make(map[int64]map[int64]struct{}),
 		marked: make(map[int64]bool), bound: make(map[string]bool), stop: make(chan struct{}),
@@ -86,7 +91,7 @@ func newHub(db *store.DB, tracker presence.Tracker, log *slog.Logger, node strin
 // start begins the presence heartbeat.
 func (h *Hub) start() {
 	h.wg.Go(func() {
-		t := time.NewTicker(heartbeatEvery)
+		t := time.NewTicker(h.every)
 		defer t.Stop()
 		for {
 			select {

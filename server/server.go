@@ -68,6 +68,9 @@ type Options struct {
 	Resync <-chan struct{}
 	// Collectors are extra metrics to serve on /metrics.
 	Collectors []prometheus.Collector
+	// Heartbeat is how often presence is refreshed and sessions checked
+	// (default DefaultHeartbeat; tests shorten it).
+	Heartbeat time.Duration
 }
 
 // DefaultSendRate suits people and ordinary bots: 10 messages a second,
@@ -165,7 +168,7 @@ func New(o Options) (*Server, error) {
 	if s.tracker == nil {
 		s.tracker = presence.NewMemory(presence.DefaultTTL)
 	}
-	s.hub = newHub(o.DB, s.tracker, s.log, o.NodeID, newHubMetrics(reg))
+	s.hub = newHub(o.DB, s.tracker, s.log, o.NodeID, newHubMetrics(reg), o.Heartbeat)
 	s.hub.onPres = s.publishPresence
 	newBus := o.NewBus
 	if newBus == nil {
