@@ -54,6 +54,9 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 		peer := remoteAddr(r.RemoteAddr)
 		ri.ip = peer
 		if s.trusted(peer) {
+			if id := r.Header.Get("X-Request-Id"); validRequestID(id) {
+				ri.id = id // the proxy's id: one request, one id, across the logs
+			}
 			ri.ip = s.clientIP(peer, r.Header.Values("X-Forwarded-For"))
 			if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
 				ri.tls = strings.EqualFold(strings.TrimSpace(strings.Split(p, ",")[0]), "https")
@@ -62,6 +65,18 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", ri.id)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRequest, ri)))
 	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func remoteAddr(s string) netip.Addr {
