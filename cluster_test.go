@@ -311,7 +311,9 @@ func TestNodeKilledDuringBurst(t *testing.T) {
 	// (node 1's unpublished events come from its outbox, swept by node 2)
 	bobSocket.waitSeqs(t, 1, total)
 	var s struct {
-		Conversations []struct{ LastSeq int64 `json:"last_seq"` }
+		Conversations []struct {
+			LastSeq int64 `json:"last_seq"`
+		}
 	}
 	bob.must(200, "GET", "/api/v1/sync", nil, &s)
 	if len(s.Conversations) != 1 || s.Conversations[0].LastSeq != total {
