@@ -85,8 +85,9 @@ type errorFields struct {
 func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error) {
 	e, known := toError(err)
 	if !known {
+		ri := info(r.Context())
 		s.log.ErrorContext(r.Context(), "request failed", "err", err,
-			"request_id", requestID(r.Context()), "path", r.URL.Path)
+			"request_id", ri.id, "user_id", ri.userID.Load(), "path", r.URL.Path)
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))

@@ -63,6 +63,7 @@ type hubMetrics struct {
 	dropped     prometheus.Counter
 	deliveries  prometheus.Counter
 	events      prometheus.Counter
+	latency     prometheus.Histogram
 }
 
 func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
@@ -73,7 +74,11 @@ func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
 		deliveries:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_ws_deliveries_total", Help: "Frames queued to WebSocket connections."}),
 		events:      prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_events_received_total", Help: "Events received from the bus."}),
 	}
-	reg.MustRegister(m.connections, m.slowCloses, m.dropped, m.deliveries, m.events)
+	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "parley_event_latency_seconds", Help: "From a change (a message sent) to its fan-out on this node, across the bus.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	})
+	reg.MustRegister(m.connections, m.slowCloses, m.dropped, m.deliveries, m.events, m.latency)
 	return m
 }
 
@@ -384,6 +389,9 @@ func (h *Hub) syncPresence(ctx context.Context, uid int64) {
 // queues its frame to every local recipient, without blocking.
 func (h *Hub) deliver(ev event.Event) {
 	h.m.events.Inc()
+	if ev.At > 0 && ev.Frame != nil {
+		h.m.latency.Observe(time.Since(time.Unix(0, ev.At)).Seconds())
+	}
 	kind, id := parseTopic(ev.Topic)
 	if kind == 'u' && (len(ev.Join) > 0 || len(ev.Leave) > 0) {
 		h.join(id, ev.Join)

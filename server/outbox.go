@@ -31,8 +31,9 @@ type outbox struct {
 
 // add queues events, stamping each with its id and this node.
 func (o *outbox) add(evs ...event.Event) {
+	now := time.Now().UnixNano()
 	for _, ev := range evs {
-		ev.ID, ev.Origin = event.NewID(), o.s.opts.NodeID
+		ev.ID, ev.Origin, ev.At = event.NewID(), o.s.opts.NodeID, now
 		o.evs = append(o.evs, ev)
 	}
 }

@@ -217,7 +217,7 @@ func New(o Options) (*Server, error) {
 // clients catch up through /sync.
 func (s *Server) publish(ctx context.Context, ev event.Event) {
 	ctx = context.WithoutCancel(ctx) // the change is committed: tell everyone, even if the caller left
-	ev.ID, ev.Origin = event.NewID(), s.opts.NodeID
+	ev.ID, ev.Origin, ev.At = event.NewID(), s.opts.NodeID, time.Now().UnixNano()
 	if err := s.bus.Publish(ctx, ev); err != nil {
 		s.metrics.pubErrors.Inc()
 		s.log.Warn("event not published", "topic", ev.Topic, "err", err)

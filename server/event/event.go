@@ -32,6 +32,9 @@ type Event struct {
 	// or stop, before the frame is delivered.
 	Join  []int64 `json:"join,omitempty"`
 	Leave []int64 `json:"leave,omitempty"`
+	// At is when the change was made (Unix nanoseconds), for the
+	// send-to-deliver latency; zero when unknown.
+	At int64 `json:"at,omitempty"`
 	// On a user topic: sessions that ended (logout, password change); their
 	// connections are closed.
 	CloseSessions []int64 `json:"close_sessions,omitempty"`
