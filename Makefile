@@ -52,8 +52,10 @@ sqlc-diff:
 go-test: embed/dist/index.html
 	$(GO) test -race -count=1 ./...
 
+# the browser tests on one node, then the chat tests through nginx in front
+# of two nodes in cluster mode
 e2e: parley
-	cd embed && node_modules/.bin/playwright test
+	cd embed && node_modules/.bin/playwright test && node_modules/.bin/playwright test -c playwright.cluster.config.js
 
 clean:
 	rm -rf parley embed/dist embed/test-results
