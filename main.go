@@ -55,6 +55,8 @@ Usage:
                                 create a user; the password is read from stdin
   parley user reset-password USERNAME [flags]
                                 set a user's password (read from stdin) and end their sessions
+  parley bench dm|fanout|idle|pg [flags]
+                                load a running Parley and report throughput and latency
   parley version                print the version
 `
 
@@ -71,6 +73,8 @@ func cli(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = migrateCmd(args, stderr)
 	case "user":
 		err = userCmd(args, stdin, stdout, stderr)
+	case "bench":
+		err = benchCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "parley", version)
 	case "help", "-h", "--help":
