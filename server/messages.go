@@ -50,38 +50,30 @@ func (s *Server) sendMessage(ctx context.Context, user store.User, convID int64,
 	var created bool
 	err := s.change(ctx, func(q *store.Queries, ob *outbox) error {
 		created = false // a retried transaction starts over
-		if _, err := q.GetMember(ctx, store.GetMemberParams{ConversationID: convID, UserID: user.ID}); err != nil {
-			return err // not a member: 404
+		check, err := q.CheckSend(ctx, store.CheckSendParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID})
+		if err != nil {
+			return err
 		}
-		existing, err := q.GetMessageByClientID(ctx, store.GetMessageByClientIDParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID})
-		if err == nil {
-			msg = existing
-			return nil
-		} else if !store.IsNotFound(err) {
+		if !check.Member {
+			return errNotFound
+		}
+		if check.ExistingID != 0 { // a retry: the same message
+			msg, err = q.GetMessageByClientID(ctx, store.GetMessageByClientIDParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID})
 			return err
 		}
 		if ok, after := s.sendLimit.allow(strconv.FormatInt(user.ID, 10)); !ok {
 			return rateLimited(after)
 		}
-		seq, err := q.NextSeq(ctx, convID)
-		if err != nil {
-			return err
-		}
-		msg, err = q.InsertMessage(ctx, store.InsertMessageParams{ConversationID: convID, Seq: seq, SenderID: user.ID, ClientID: clientID, Body: body})
+		row, err := q.SendMessage(ctx, store.SendMessageParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID, Body: body})
 		if store.IsNotFound(err) {
 			return errSendRace
 		} else if err != nil {
 			return err
 		}
-		if err := q.MarkOwnMessage(ctx, store.MarkOwnMessageParams{ConversationID: convID, UserID: user.ID, Seq: seq}); err != nil {
-			return err
-		}
-		revived, err := q.ReviveMembers(ctx, convID)
-		if err != nil {
-			return err
-		}
+		msg = store.Message{ID: row.ID, ConversationID: row.ConversationID, Seq: row.Seq, SenderID: row.SenderID,
+			ClientID: row.ClientID, Body: row.Body, CreatedAt: row.CreatedAt}
 		// members who get the conversation back learn of it before its message
-		for _, uid := range revived {
+		for _, uid := range row.Revived {
 			ev, err := conversationEvent(ctx, q, uid, convID)
 			if err != nil {
 				return err

@@ -7,7 +7,33 @@ package store
 
 import (
 	"context"
+	"time"
 )
+
+const checkSend = `-- name: CheckSend :one
+SELECT EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = $1 AND mb.user_id = $2) AS member,
+       coalesce((SELECT m.id FROM messages m WHERE m.conversation_id = $1 AND m.sender_id = $2 AND m.client_id = $3), 0)::bigint AS existing_id
+`
+
+type CheckSendParams struct {
+	ConversationID int64
+	SenderID       int64
+	ClientID       string
+}
+
+type CheckSendRow struct {
+	Member     bool
+	ExistingID int64
+}
+
+// Before a send: is the sender a member, and is this client_id already
+// stored (a retry)? One round trip.
+func (q *Queries) CheckSend(ctx context.Context, arg CheckSendParams) (CheckSendRow, error) {
+	row := q.db.QueryRow(ctx, checkSend, arg.ConversationID, arg.SenderID, arg.ClientID)
+	var i CheckSendRow
+	err := row.Scan(&i.Member, &i.ExistingID)
+	return i, err
+}
 
 const getMessageByClientID = `-- name: GetMessageByClientID :one
 SELECT id, conversation_id, seq, sender_id, client_id, body, created_at FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3
@@ -21,42 +47,6 @@ type GetMessageByClientIDParams struct {
 
 func (q *Queries) GetMessageByClientID(ctx context.Context, arg GetMessageByClientIDParams) (Message, error) {
 	row := q.db.QueryRow(ctx, getMessageByClientID, arg.ConversationID, arg.SenderID, arg.ClientID)
-	var i Message
-	err := row.Scan(
-		&i.ID,
-		&i.ConversationID,
-		&i.Seq,
-		&i.SenderID,
-		&i.ClientID,
-		&i.Body,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
-const insertMessage = `-- name: InsertMessage :one
-INSERT INTO messages (conversation_id, seq, sender_id, client_id, body)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING
-RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at
-`
-
-type InsertMessageParams struct {
-	ConversationID int64
-	Seq            int64
-	SenderID       int64
-	ClientID       string
-	Body           string
-}
-
-func (q *Queries) InsertMessage(ctx context.Context, arg InsertMessageParams) (Message, error) {
-	row := q.db.QueryRow(ctx, insertMessage,
-		arg.ConversationID,
-		arg.Seq,
-		arg.SenderID,
-		arg.ClientID,
-		arg.Body,
-	)
 	var i Message
 	err := row.Scan(
 		&i.ID,
@@ -182,65 +172,75 @@ func (q *Queries) ListMessagesBefore(ctx context.Context, arg ListMessagesBefore
 	return items, nil
 }
 
-const markOwnMessage = `-- name: MarkOwnMessage :exec
-UPDATE members SET
-    delivered_seq = GREATEST(delivered_seq, $1::bigint),
-    read_seq = GREATEST(read_seq, $1::bigint),
-    change_xid = parley_xid()
-WHERE conversation_id = $2 AND user_id = $3
+const sendMessage = `-- name: SendMessage :one
+WITH seq AS (
+    UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = now(), change_xid = parley_xid()
+    WHERE c.id = $1
+    RETURNING c.last_seq
+), ins AS (
+    INSERT INTO messages (conversation_id, seq, sender_id, client_id, body)
+    SELECT $1, seq.last_seq, $2, $3, $4 FROM seq
+    ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING
+    RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at
+), own AS (
+    UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, ins.seq), read_seq = GREATEST(members.read_seq, ins.seq),
+        hidden = false, archived = false, change_xid = parley_xid()
+    FROM ins WHERE members.conversation_id = $1 AND members.user_id = $2
+    RETURNING members.user_id
+), revived AS (
+    UPDATE members SET hidden = false, archived = false, change_xid = parley_xid()
+    WHERE members.conversation_id = $1 AND (members.hidden OR members.archived) AND members.user_id <> $2
+      AND EXISTS (SELECT 1 FROM ins)
+    RETURNING members.user_id
+)
+SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at,
+       coalesce((SELECT array_agg(revived.user_id) FROM revived), '{}')::bigint[] AS revived,
+       (SELECT count(*) FROM own)::bigint AS own_rows
+FROM ins
 `
 
-type MarkOwnMessageParams struct {
-	Seq            int64
+type SendMessageParams struct {
 	ConversationID int64
-	UserID         int64
+	SenderID       int64
+	ClientID       string
+	Body           string
 }
 
-// One's own message is delivered and read for oneself.
-func (q *Queries) MarkOwnMessage(ctx context.Context, arg MarkOwnMessageParams) error {
-	_, err := q.db.Exec(ctx, markOwnMessage, arg.Seq, arg.ConversationID, arg.UserID)
-	return err
+type SendMessageRow struct {
+	ID             int64
+	ConversationID int64
+	Seq            int64
+	SenderID       int64
+	ClientID       string
+	Body           string
+	CreatedAt      time.Time
+	Revived        []int64
+	OwnRows        int64
 }
 
-const nextSeq = `-- name: NextSeq :one
-UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(), change_xid = parley_xid()
-WHERE id = $1
-RETURNING last_seq
-`
-
-// Takes the conversation's row lock: sends to one conversation serialise
-// here, so seqs have no gaps and no duplicates.
-func (q *Queries) NextSeq(ctx context.Context, id int64) (int64, error) {
-	row := q.db.QueryRow(ctx, nextSeq, id)
-	var last_seq int64
-	err := row.Scan(&last_seq)
-	return last_seq, err
-}
-
-const reviveMembers = `-- name: ReviveMembers :many
-UPDATE members SET hidden = false, archived = false, change_xid = parley_xid()
-WHERE conversation_id = $1 AND (hidden OR archived)
-RETURNING user_id
-`
-
-// A new message brings the conversation back for members who deleted or
-// archived it.
-func (q *Queries) ReviveMembers(ctx context.Context, conversationID int64) ([]int64, error) {
-	rows, err := q.db.Query(ctx, reviveMembers, conversationID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []int64{}
-	for rows.Next() {
-		var user_id int64
-		if err := rows.Scan(&user_id); err != nil {
-			return nil, err
-		}
-		items = append(items, user_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+// The send, in one statement: take the next seq (the conversation's row
+// lock serialises sends, so seqs have no gaps), insert the message, move
+// the sender's own watermarks to it, and bring the conversation back for
+// members who deleted or archived it. No row means a concurrent send with
+// the same client_id won: the caller rolls back, so the seq is not used.
+func (q *Queries) SendMessage(ctx context.Context, arg SendMessageParams) (SendMessageRow, error) {
+	row := q.db.QueryRow(ctx, sendMessage,
+		arg.ConversationID,
+		arg.SenderID,
+		arg.ClientID,
+		arg.Body,
+	)
+	var i SendMessageRow
+	err := row.Scan(
+		&i.ID,
+		&i.ConversationID,
+		&i.Seq,
+		&i.SenderID,
+		&i.ClientID,
+		&i.Body,
+		&i.CreatedAt,
+		&i.Revived,
+		&i.OwnRows,
+	)
+	return i, err
 }

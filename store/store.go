@@ -25,15 +25,21 @@ type DB struct {
 	Pool *pgxpool.Pool
 }
 
-// Open connects to url and checks the connection.
+// DefaultPoolSize is the connection pool of a node: enough for concurrent
+// sends to keep PostgreSQL busy on a small machine.
+const DefaultPoolSize = 32
+
+// Open connects to url and checks the connection; maxConns 0 means
+// DefaultPoolSize.
 func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	if maxConns > 0 {
-		cfg.MaxConns = maxConns
+	if maxConns <= 0 {
+		maxConns = DefaultPoolSize
 	}
+	cfg.MaxConns = maxConns
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
