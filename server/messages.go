@@ -18,9 +18,9 @@ const (
 	maxClientIDChars = 64
 )
 
-// errSendRace means a concurrent send with the same client_id won; the
-// transaction is rolled back so its seq is not used, and the winner's
-// message is returned instead.
+// errSendRace means the send statement stored nothing: the client_id is
+// taken (a retry, or a concurrent send won) or the sender is not a member.
+// The transaction is rolled back, so no seq is used.
 var errSendRace = errors.New("concurrent send with the same client_id")
 
 func checkMessage(clientID, body string) error {
@@ -50,23 +50,12 @@ func (s *Server) sendMessage(ctx context.Context, user store.User, convID int64,
 	var created bool
 	err := s.change(ctx, func(q *store.Queries, ob *outbox) error {
 		created = false // a retried transaction starts over
-		check, err := q.CheckSend(ctx, store.CheckSendParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID})
-		if err != nil {
-			return err
-		}
-		if !check.Member {
-			return errNotFound
-		}
-		if check.ExistingID != 0 { // a retry: the same message
-			msg, err = q.GetMessageByClientID(ctx, store.GetMessageByClientIDParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID})
-			return err
-		}
 		if ok, after := s.sendLimit.allow(strconv.FormatInt(user.ID, 10)); !ok {
 			return rateLimited(after)
 		}
 		row, err := q.SendMessage(ctx, store.SendMessageParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID, Body: body})
 		if store.IsNotFound(err) {
-			return errSendRace
+			return errSendRace // not a member, or a retry: see below
 		} else if err != nil {
 			return err
 		}
@@ -88,6 +77,14 @@ func (s *Server) sendMessage(ctx context.Context, user store.User, convID int64,
 		return nil
 	})
 	if errors.Is(err, errSendRace) {
+		// the rare path: a retry of a stored message, or no membership
+		check, err := s.opts.DB.CheckSend(ctx, store.CheckSendParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID})
+		if err != nil {
+			return store.Message{}, false, err
+		}
+		if !check.Member {
+			return store.Message{}, false, errNotFound
+		}
 		msg, err = s.opts.DB.GetMessageByClientID(ctx, store.GetMessageByClientIDParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID})
 		return msg, false, err
 	}

@@ -176,6 +176,7 @@ const sendMessage = `-- name: SendMessage :one
 WITH seq AS (
     UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = now(), change_xid = parley_xid()
     WHERE c.id = $1
+      AND EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = $1 AND mb.user_id = $2)
     RETURNING c.last_seq
 ), ins AS (
     INSERT INTO messages (conversation_id, seq, sender_id, client_id, body)
@@ -221,8 +222,9 @@ type SendMessageRow struct {
 // The send, in one statement: take the next seq (the conversation's row
 // lock serialises sends, so seqs have no gaps), insert the message, move
 // the sender's own watermarks to it, and bring the conversation back for
-// members who deleted or archived it. No row means a concurrent send with
-// the same client_id won: the caller rolls back, so the seq is not used.
+// members who deleted or archived it. No row means the sender is not a
+// member, or the client_id is taken (a retry, or a concurrent send won):
+// the caller rolls back, so no seq is used, and looks which it was.
 func (q *Queries) SendMessage(ctx context.Context, arg SendMessageParams) (SendMessageRow, error) {
 	row := q.db.QueryRow(ctx, sendMessage,
 		arg.ConversationID,
