@@ -59,6 +59,7 @@ type benchConfig struct {
 	dbURL     string
 	dataDir   string
 	pgClients int
+	warmup    time.Duration
 }
 
 func benchCmd(args []string, stdout, stderr io.Writer) error {
@@ -73,7 +74,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	urls := fs.String("url", "http://127.0.0.1:8080", "Parley base URL(s), comma-separated")
 	fs.IntVar(&c.pairs, "pairs", 50, "dm: number of pairs")
 	fs.Float64Var(&c.rate, "rate", 500, "messages per second in total (open loop, paced)")
-	fs.DurationVar(&c.duration, "duration", 20*time.Second, "how long to send (per step with --ramp)")
+	fs.DurationVar(&c.duration, "duration", 20*time.Second, "how long to send and measure (per step with --ramp)")
+	fs.DurationVar(&c.warmup, "warmup", 3*time.Second, "how long to send at the rate before measuring")
 	fs.IntVar(&c.members, "members", 500, "fanout: connected members of the channel")
 	fs.IntVar(&c.senders, "senders", 10, "fanout: members who send")
 	fs.IntVar(&c.conns, "conns", 1000, "idle: connections to hold")
@@ -331,16 +333,21 @@ func dialBench(ctx context.Context, u *benchUser, base string, tr *tracker, idx 
 				continue
 			}
 			m := f.Data.Message
+			tr.mu.Lock()
+			start, ok := tr.started[m.ClientID]
+			if !ok { // sent during the warm-up
+				tr.mu.Unlock()
+				continue
+			}
 			if m.SenderID == u.id {
+				tr.mu.Unlock()
 				tr.accepted.Add(1) // the sender's own confirmation
 				continue
 			}
 			key := strconv.Itoa(idx) + "#" + m.ClientID
-			tr.mu.Lock()
 			tr.arrivals[key]++
 			n := tr.arrivals[key]
-			start, ok := tr.started[m.ClientID]
-			if n == 1 && ok {
+			if n == 1 {
 				tr.lat = append(tr.lat, now.Sub(start))
 			}
 			tr.mu.Unlock()
@@ -454,31 +461,36 @@ func benchChat(ctx context.Context, workload string, c benchConfig, stderr io.Wr
 		}
 	}()
 
-	// open loop: send on schedule, whatever the answers
+	// open loop: send on schedule, whatever the answers; the first
+	// c.warmup is not measured
 	interval := time.Duration(float64(time.Second) / c.rate)
-	start := time.Now()
-	var sent int64
+	begin := time.Now()
+	start := begin.Add(c.warmup)
+	var sent, warm int64
 	progress := time.NewTicker(time.Second)
 	defer progress.Stop()
-	next := start
+	next := begin
 	var wg sync.WaitGroup
 	for time.Since(start) < c.duration {
 		now := time.Now()
 		if now.Before(next) {
 			select {
 			case <-progress.C:
-				fmt.Fprintf(stderr, "\r[%4.0fs] sent %d  delivered %d  errors %d   ", time.Since(start).Seconds(), sent, tr.received.Load(), tr.nerrs.Load())
+				fmt.Fprintf(stderr, "\r[%4.0fs] sent %d  delivered %d  errors %d   ", time.Since(begin).Seconds(), sent+warm, tr.received.Load(), tr.nerrs.Load())
 			case <-time.After(next.Sub(now)):
 			}
 			continue
 		}
-		s := senders[int(sent)%len(senders)]
-		cid := fmt.Sprintf("%s-%d", id, sent)
+		measured := !time.Now().Before(start)
+		s := senders[int(sent+warm)%len(senders)]
+		cid := fmt.Sprintf("%s-%d", id, sent+warm)
 		frame, _ := json.Marshal(map[string]any{"type": "message.send", "data": map[string]any{
 			"conversation_id": s.conv, "client_id": cid, "body": "benchmark message " + cid}})
-		tr.mu.Lock()
-		tr.started[cid] = time.Now()
-		tr.mu.Unlock()
+		if measured {
+			tr.mu.Lock()
+			tr.started[cid] = time.Now()
+			tr.mu.Unlock()
+		}
 		wg.Go(func() {
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
@@ -486,7 +498,11 @@ func benchChat(ctx context.Context, workload string, c benchConfig, stderr io.Wr
 				tr.fail("ws-write")
 			}
 		})
-		sent++
+		if measured {
+			sent++
+		} else {
+			warm++
+		}
 		next = next.Add(interval)
 	}
 	wg.Wait()
