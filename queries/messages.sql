@@ -4,7 +4,7 @@
 SELECT EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = @conversation_id AND mb.user_id = @sender_id) AS member,
        coalesce((SELECT m.id FROM messages m WHERE m.conversation_id = @conversation_id AND m.sender_id = @sender_id AND m.client_id = @client_id), 0)::bigint AS existing_id;
 
--- name: SendMessage :one
+-- name: SendMessage :batchone
 -- The send, in one statement: take the next seq (the conversation's row
 -- lock serialises sends, so seqs have no gaps), insert the message, move
 -- the sender's own watermarks to it, and bring the conversation back for

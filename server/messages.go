@@ -9,7 +9,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/parleychat/parley/server/event"
 	"github.com/parleychat/parley/store"
 )
 
@@ -42,41 +41,17 @@ func checkMessage(clientID, body string) error {
 // sendMessage is the one use case behind POST /messages and the WebSocket
 // message.send frame. It returns created=false for a retry of a client_id
 // the conversation already has (the same message, nothing new published).
+// Concurrent sends are committed together (see sends.go); each returns only
+// once its message is durable.
 func (s *Server) sendMessage(ctx context.Context, user store.User, convID int64, clientID, body string) (store.Message, bool, error) {
 	if err := checkMessage(clientID, body); err != nil {
 		return store.Message{}, false, err
 	}
-	var msg store.Message
-	var created bool
-	err := s.change(ctx, func(q *store.Queries, ob *outbox) error {
-		created = false // a retried transaction starts over
-		if ok, after := s.sendLimit.allow(strconv.FormatInt(user.ID, 10)); !ok {
-			return rateLimited(after)
-		}
-		row, err := q.SendMessage(ctx, store.SendMessageParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID, Body: body})
-		if store.IsNotFound(err) {
-			return errSendRace // not a member, or a retry: see below
-		} else if err != nil {
-			return err
-		}
-		msg = store.Message{ID: row.ID, ConversationID: row.ConversationID, Seq: row.Seq, SenderID: row.SenderID,
-			ClientID: row.ClientID, Body: row.Body, CreatedAt: row.CreatedAt}
-		// members who get the conversation back learn of it before its message
-		for _, uid := range row.Revived {
-			ev, err := conversationEvent(ctx, q, uid, convID)
-			if err != nil {
-				return err
-			}
-			ob.add(ev)
-		}
-		ob.add(event.Event{
-			Topic: event.ConversationTopic(convID),
-			Frame: encodeFrame(frameMessageCreated, messageData{Message: messageJSON(msg)}),
-		})
-		created = true
-		return nil
-	})
-	if errors.Is(err, errSendRace) {
+	if ok, after := s.sendLimit.allow(strconv.FormatInt(user.ID, 10)); !ok {
+		return store.Message{}, false, rateLimited(after)
+	}
+	res := s.sends.submit(ctx, sendReq{user: user, conv: convID, clientID: clientID, body: body})
+	if errors.Is(res.err, errSendRace) {
 		// the rare path: a retry of a stored message, or no membership
 		check, err := s.opts.DB.CheckSend(ctx, store.CheckSendParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID})
 		if err != nil {
@@ -85,16 +60,14 @@ func (s *Server) sendMessage(ctx context.Context, user store.User, convID int64,
 		if !check.Member {
 			return store.Message{}, false, errNotFound
 		}
-		msg, err = s.opts.DB.GetMessageByClientID(ctx, store.GetMessageByClientIDParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID})
+		msg, err := s.opts.DB.GetMessageByClientID(ctx, store.GetMessageByClientIDParams{ConversationID: convID, SenderID: user.ID, ClientID: clientID})
 		return msg, false, err
 	}
-	if err != nil {
-		return store.Message{}, false, err
+	if res.err != nil {
+		return store.Message{}, false, res.err
 	}
-	if created {
-		s.metrics.messages.Inc()
-	}
-	return msg, created, nil
+	s.metrics.messages.Inc()
+	return res.msg, true, nil
 }
 
 func (s *Server) handleSendMessage(w http.ResponseWriter, r *http.Request) {

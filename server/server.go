@@ -93,6 +93,7 @@ type Server struct {
 	tracker  presence.Tracker
 	hub      *Hub
 	receipts *receiptBatcher
+	sends    *sendBatcher
 
 	outboxDone *outboxDeleter
 	stopOutbox chan struct{}
@@ -188,6 +189,7 @@ func New(o Options) (*Server, error) {
 	s.stopOutbox, s.outboxDied = make(chan struct{}), make(chan struct{})
 	if o.DB != nil {
 		s.receipts = newReceiptBatcher(s)
+		s.sends = newSendBatcher(s)
 		s.hub.start()
 		if o.Resync != nil {
 			s.hub.wg.Go(func() {
@@ -244,6 +246,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.hub.shutdown(ctx)
 	if s.receipts != nil {
 		s.receipts.close()
+	}
+	if s.sends != nil {
+		s.sends.close()
 	}
 	select {
 	case <-s.stopOutbox:

@@ -7,7 +7,6 @@ package store
 
 import (
 	"context"
-	"time"
 )
 
 const checkSend = `-- name: CheckSend :one
@@ -170,79 +169,4 @@ func (q *Queries) ListMessagesBefore(ctx context.Context, arg ListMessagesBefore
 		return nil, err
 	}
 	return items, nil
-}
-
-const sendMessage = `-- name: SendMessage :one
-WITH seq AS (
-    UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = now(), change_xid = parley_xid()
-    WHERE c.id = $1
-      AND EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = $1 AND mb.user_id = $2)
-    RETURNING c.last_seq
-), ins AS (
-    INSERT INTO messages (conversation_id, seq, sender_id, client_id, body)
-    SELECT $1, seq.last_seq, $2, $3, $4 FROM seq
-    ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING
-    RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at
-), own AS (
-    UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, ins.seq), read_seq = GREATEST(members.read_seq, ins.seq),
-        hidden = false, archived = false, change_xid = parley_xid()
-    FROM ins WHERE members.conversation_id = $1 AND members.user_id = $2
-    RETURNING members.user_id
-), revived AS (
-    UPDATE members SET hidden = false, archived = false, change_xid = parley_xid()
-    WHERE members.conversation_id = $1 AND (members.hidden OR members.archived) AND members.user_id <> $2
-      AND EXISTS (SELECT 1 FROM ins)
-    RETURNING members.user_id
-)
-SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at,
-       coalesce((SELECT array_agg(revived.user_id) FROM revived), '{}')::bigint[] AS revived,
-       (SELECT count(*) FROM own)::bigint AS own_rows
-FROM ins
-`
-
-type SendMessageParams struct {
-	ConversationID int64
-	SenderID       int64
-	ClientID       string
-	Body           string
-}
-
-type SendMessageRow struct {
-	ID             int64
-	ConversationID int64
-	Seq            int64
-	SenderID       int64
-	ClientID       string
-	Body           string
-	CreatedAt      time.Time
-	Revived        []int64
-	OwnRows        int64
-}
-
-// The send, in one statement: take the next seq (the conversation's row
-// lock serialises sends, so seqs have no gaps), insert the message, move
-// the sender's own watermarks to it, and bring the conversation back for
-// members who deleted or archived it. No row means the sender is not a
-// member, or the client_id is taken (a retry, or a concurrent send won):
-// the caller rolls back, so no seq is used, and looks which it was.
-func (q *Queries) SendMessage(ctx context.Context, arg SendMessageParams) (SendMessageRow, error) {
-	row := q.db.QueryRow(ctx, sendMessage,
-		arg.ConversationID,
-		arg.SenderID,
-		arg.ClientID,
-		arg.Body,
-	)
-	var i SendMessageRow
-	err := row.Scan(
-		&i.ID,
-		&i.ConversationID,
-		&i.Seq,
-		&i.SenderID,
-		&i.ClientID,
-		&i.Body,
-		&i.CreatedAt,
-		&i.Revived,
-		&i.OwnRows,
-	)
-	return i, err
 }
