@@ -60,16 +60,12 @@ func (o *outbox) write(ctx context.Context, q *store.Queries) error {
 // deleter. It stops at the first failure: the sweeper publishes the rest,
 // in order, once the bus is back.
 func (o *outbox) flush(ctx context.Context) {
-	for i, ev := range o.evs {
-		if err := o.s.bus.Publish(ctx, ev); err != nil {
-			o.s.metrics.pubErrors.Inc()
-			o.s.log.Warn("event left in the outbox", "topic", ev.Topic, "err", err)
-			return
-		}
-		o.s.metrics.published.Inc()
-		if i < len(o.ids) {
-			o.s.outboxDone.add(o.ids[i])
-		}
+	n, err := event.PublishAll(ctx, o.s.bus, o.evs)
+	o.s.metrics.published.Add(float64(n))
+	o.s.outboxDone.add(o.ids[:min(n, len(o.ids))]...)
+	if err != nil {
+		o.s.metrics.pubErrors.Inc()
+		o.s.log.Warn("events left in the outbox", "count", len(o.evs)-n, "err", err)
 	}
 }
 
@@ -99,9 +95,12 @@ type outboxDeleter struct {
 	wake chan struct{}
 }
 
-func (d *outboxDeleter) add(id int64) {
+func (d *outboxDeleter) add(ids ...int64) {
+	if len(ids) == 0 {
+		return
+	}
 	d.mu.Lock()
-	d.ids = append(d.ids, id)
+	d.ids = append(d.ids, ids...)
 	d.mu.Unlock()
 	select {
 	case d.wake <- struct{}{}:
@@ -157,6 +156,8 @@ func (s *Server) sweepOutbox() {
 			return err
 		}
 		var done []int64
+		var evs []event.Event
+		var ids []int64
 		for _, row := range rows {
 			var ev event.Event
 			if err := json.Unmarshal(row.Payload, &ev); err != nil {
@@ -164,12 +165,12 @@ func (s *Server) sweepOutbox() {
 				done = append(done, row.ID)
 				continue
 			}
-			if err := s.bus.Publish(ctx, ev); err != nil {
-				break // the bus is down: keep the rest, in order
-			}
-			done = append(done, row.ID)
+			evs, ids = append(evs, ev), append(ids, row.ID)
 		}
-		n = len(done)
+		// the bus may fail part way: keep the rest, in order
+		published, _ := event.PublishAll(ctx, s.bus, evs)
+		done = append(done, ids[:published]...)
+		n = published
 		return q.DeleteOutbox(ctx, done)
 	})
 	if err != nil {

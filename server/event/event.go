@@ -59,6 +59,26 @@ type Bus interface {
 	Close() error
 }
 
+// BatchPublisher is a Bus that can publish several events at once,
+// pipelined: it returns how many of them, in order, the bus accepted.
+type BatchPublisher interface {
+	PublishAll(ctx context.Context, evs []Event) (int, error)
+}
+
+// PublishAll publishes evs in order, pipelined when the bus can, and
+// returns how many were accepted before the first failure.
+func PublishAll(ctx context.Context, b Bus, evs []Event) (int, error) {
+	if bp, ok := b.(BatchPublisher); ok {
+		return bp.PublishAll(ctx, evs)
+	}
+	for i, ev := range evs {
+		if err := b.Publish(ctx, ev); err != nil {
+			return i, err
+		}
+	}
+	return len(evs), nil
+}
+
 // UserTopic carries events for one user's connections.
 func UserTopic(userID int64) string { return "u." + strconv.FormatInt(userID, 10) }
 

@@ -126,6 +126,29 @@ func Run(t *testing.T, newBus Factory, multiNode bool) {
 		}
 	})
 
+	t.Run("PublishAllKeepsOrder", func(t *testing.T) {
+		rec := NewRecorder()
+		bus := newBus(t, "n1", rec.Handle)
+		topic := event.ConversationTopic(3)
+		if err := bus.Subscribe(ctx, topic); err != nil {
+			t.Fatal(err)
+		}
+		var evs []event.Event
+		for i := range 300 {
+			evs = append(evs, event.Event{ID: fmt.Sprint("all-", i), Topic: topic})
+		}
+		n, err := event.PublishAll(ctx, bus, evs)
+		if err != nil || n != len(evs) {
+			t.Fatalf("PublishAll: %d, %v", n, err)
+		}
+		got := rec.WaitFor(t, len(evs))
+		for i, ev := range got[:len(evs)] {
+			if ev.ID != evs[i].ID {
+				t.Fatalf("event %d is %s: order lost", i, ev.ID)
+			}
+		}
+	})
+
 	t.Run("ConcurrentPublishers", func(t *testing.T) {
 		rec := NewRecorder()
 		bus := newBus(t, "n1", rec.Handle)

@@ -240,6 +240,46 @@ func (b *Bus) Publish(ctx context.Context, ev event.Event) error {
 	return nil
 }
 
+// PublishAll publishes evs pipelined (all sent, then all confirms awaited)
+// and returns how many, in order, the broker confirmed.
+func (b *Bus) PublishAll(ctx context.Context, evs []event.Event) (int, error) {
+	b.mu.Lock()
+	pub, up := b.pub, b.up
+	b.mu.Unlock()
+	if !up {
+		return 0, ErrDown
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	dcs := make([]*amqp.DeferredConfirmation, 0, len(evs))
+	var sendErr error
+	for _, ev := range evs {
+		body, err := json.Marshal(ev)
+		if err != nil {
+			sendErr = err
+			break
+		}
+		dc, err := pub.PublishWithDeferredConfirmWithContext(ctx, b.o.Exchange, ev.Topic, false, false, amqp.Publishing{
+			ContentType: "application/json", MessageId: ev.ID, Body: body,
+		})
+		if err != nil {
+			sendErr = err
+			break
+		}
+		dcs = append(dcs, dc)
+	}
+	for i, dc := range dcs {
+		ok, err := dc.WaitContext(ctx)
+		if err != nil {
+			return i, err
+		}
+		if !ok {
+			return i, errors.New("rabbitmq: publish not confirmed")
+		}
+	}
+	return len(dcs), sendErr
+}
+
 // Subscribe binds topic to this node's queue (now, or on reconnect).
 func (b *Bus) Subscribe(ctx context.Context, topic string) error {
 	b.mu.Lock()
