@@ -60,6 +60,7 @@ type benchConfig struct {
 	dataDir   string
 	pgClients int
 	warmup    time.Duration
+	hold      time.Duration
 }
 
 func benchCmd(args []string, stdout, stderr io.Writer) error {
@@ -79,6 +80,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.members, "members", 500, "fanout: connected members of the channel")
 	fs.IntVar(&c.senders, "senders", 10, "fanout: members who send")
 	fs.IntVar(&c.conns, "conns", 1000, "idle: connections to hold")
+	fs.DurationVar(&c.hold, "hold", 3*time.Second, "idle: how long to hold them before measuring")
 	fs.BoolVar(&c.ramp, "ramp", false, "dm: raise the rate by half each step until p99 passes --p99 or a message is lost")
 	fs.DurationVar(&c.p99Target, "p99", 50*time.Millisecond, "ramp: the p99 send-to-deliver target")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the results as JSON")
@@ -565,7 +567,7 @@ func benchIdle(ctx context.Context, c benchConfig, stderr io.Writer) (*benchResu
 		}
 	}
 	fmt.Fprintln(stderr)
-	time.Sleep(3 * time.Second) // let the servers settle
+	time.Sleep(c.hold) // let the servers settle
 	after := scrapeMemory(c.urls)
 	return &benchResult{Workload: "idle", Nodes: len(c.urls), Connections: c.conns,
 		BytesPerConn: (after - before) / float64(c.conns),
