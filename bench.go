@@ -61,6 +61,7 @@ type benchConfig struct {
 	pgClients int
 	warmup    time.Duration
 	hold      time.Duration
+	debugURLs []string
 }
 
 func benchCmd(args []string, stdout, stderr io.Writer) error {
@@ -81,6 +82,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.senders, "senders", 10, "fanout: members who send")
 	fs.IntVar(&c.conns, "conns", 1000, "idle: connections to hold")
 	fs.DurationVar(&c.hold, "hold", 3*time.Second, "idle: how long to hold them before measuring")
+	debugURLs := fs.String("debug-url", "", "idle: the nodes' PARLEY_DEBUG_ADDR listeners (http://host:port, comma-separated), to collect garbage before each reading")
 	fs.BoolVar(&c.ramp, "ramp", false, "dm: raise the rate by half each step until p99 passes --p99 or a message is lost")
 	fs.DurationVar(&c.p99Target, "p99", 50*time.Millisecond, "ramp: the p99 send-to-deliver target")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the results as JSON")
@@ -89,6 +91,11 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.pgClients, "clients", 8, "pg: concurrent pgbench clients")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	for _, u := range strings.Split(*debugURLs, ",") {
+		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
+			c.debugURLs = append(c.debugURLs, u)
+		}
 	}
 	for _, u := range strings.Split(*urls, ",") {
 		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
@@ -548,7 +555,7 @@ func benchIdle(ctx context.Context, c benchConfig, stderr io.Writer) (*benchResu
 	if err != nil {
 		return nil, err
 	}
-	before := scrapeMemory(c.urls)
+	before := scrapeMemory(c)
 	var conns []*benchConn
 	defer func() {
 		for _, bc := range conns {
@@ -568,19 +575,26 @@ func benchIdle(ctx context.Context, c benchConfig, stderr io.Writer) (*benchResu
 	}
 	fmt.Fprintln(stderr)
 	time.Sleep(c.hold) // let the servers settle
-	after := scrapeMemory(c.urls)
+	after := scrapeMemory(c)
 	return &benchResult{Workload: "idle", Nodes: len(c.urls), Connections: c.conns,
 		BytesPerConn: (after - before) / float64(c.conns),
-		Note:         fmt.Sprintf("Go heap+stacks in use before %.1f MiB, after %.1f MiB, over all nodes", before/(1<<20), after/(1<<20))}, nil
+		Note: fmt.Sprintf("Go heap+stacks in use before %.1f MiB, after %.1f MiB, over all nodes%s", before/(1<<20), after/(1<<20),
+			map[bool]string{true: "", false: "; without --debug-url the heap includes uncollected garbage"}[len(c.debugURLs) > 0])}, nil
 }
 
 var memLine = regexp.MustCompile(`(?m)^(go_memstats_heap_inuse_bytes|go_memstats_stack_inuse_bytes) ([0-9.e+]+)$`)
 
-// scrapeMemory sums heap and stack in use over the nodes' /metrics, after
-// asking nothing of them but a scrape.
-func scrapeMemory(urls []string) float64 {
+// scrapeMemory sums heap and stack in use over the nodes' /metrics; with
+// debug listeners it first has each node collect its garbage.
+func scrapeMemory(c benchConfig) float64 {
+	for _, d := range c.debugURLs {
+		if res, err := benchHTTP.Get(d + "/debug/pprof/heap?gc=1"); err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+	}
 	total := 0.0
-	for _, u := range urls {
+	for _, u := range c.urls {
 		res, err := benchHTTP.Get(u + "/metrics")
 		if err != nil {
 			continue

@@ -34,7 +34,13 @@ type Conn struct {
 	sessionID int64
 	log       *slog.Logger
 
-	send     chan []byte
+	// The send queue: frames waiting for the writer, at most wsSendBuffer.
+	// A slice that grows on demand costs an idle socket nothing, and the
+	// writer takes everything queued at each wake-up.
+	qmu      sync.Mutex
+	queue    [][]byte
+	spare    [][]byte      // the writer's last batch, reused
+	wake     chan struct{} // capacity 1: there is something queued
 	done     chan struct{} // closed to stop the connection
 	finished chan struct{} // closed when it has fully stopped
 	once     sync.Once
@@ -69,7 +75,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	c := &Conn{
 		id: requestID(r.Context()), s: s, ws: ws, user: a.User, sessionID: a.Session.ID,
-		send: make(chan []byte, wsSendBuffer), done: make(chan struct{}), finished: make(chan struct{}),
+		wake: make(chan struct{}, 1), done: make(chan struct{}), finished: make(chan struct{}),
 		cancel: cancel, frames: rate.NewLimiter(rate.Limit(s.opts.FrameRate.Per), max(s.opts.FrameRate.Burst, 1)),
 		typing: make(map[int64]time.Time),
 	}
@@ -110,7 +116,7 @@ func (c *Conn) close(code websocket.StatusCode, reason string) {
 	})
 }
 
-// enqueue queues a frame without blocking. A full buffer drops a droppable
+// enqueue queues a frame without blocking. A full queue drops a droppable
 // frame, and closes the connection otherwise: the client resyncs.
 func (c *Conn) enqueue(frame []byte, droppable bool) {
 	select {
@@ -118,10 +124,9 @@ func (c *Conn) enqueue(frame []byte, droppable bool) {
 		return
 	default:
 	}
-	select {
-	case c.send <- frame:
-		c.s.hub.m.deliveries.Inc()
-	default:
+	c.qmu.Lock()
+	if len(c.queue) >= wsSendBuffer {
+		c.qmu.Unlock()
 		if droppable {
 			c.s.hub.m.dropped.Inc()
 			return
@@ -129,18 +134,38 @@ func (c *Conn) enqueue(frame []byte, droppable bool) {
 		c.s.hub.m.slowCloses.Inc()
 		c.log.Warn("closing slow websocket consumer")
 		c.close(websocket.StatusTryAgainLater, "slow consumer: resync")
+		return
 	}
+	c.queue = append(c.queue, frame)
+	c.qmu.Unlock()
+	c.s.hub.m.deliveries.Inc()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns everything queued, leaving an empty queue.
+func (c *Conn) take() [][]byte {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	batch := c.queue
+	c.queue = c.spare[:0]
+	c.spare = nil
+	return batch
 }
 
 // writer sends hello first, then queued frames and pings, until done.
 func (c *Conn) writer(ctx context.Context) {
 	defer c.cancel() // unblocks the reader
-	write := func(b []byte) bool {
+	write := func(frames ...[]byte) bool {
 		wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
 		defer cancel()
-		if err := c.ws.Write(wctx, websocket.MessageText, b); err != nil {
-			c.close(websocket.StatusGoingAway, "write failed")
-			return false
+		for _, b := range frames {
+			if err := c.ws.Write(wctx, websocket.MessageText, b); err != nil {
+				c.close(websocket.StatusGoingAway, "write failed")
+				return false
+			}
 		}
 		return true
 	}
@@ -155,9 +180,16 @@ func (c *Conn) writer(ctx context.Context) {
 			// the close handshake; the reader takes the peer's answer
 			_ = c.ws.Close(c.code, c.reason)
 			return
-		case b := <-c.send:
-			if !write(b) {
+		case <-c.wake:
+			batch := c.take()
+			if !write(batch...) {
 				return
+			}
+			clear(batch) // let the frames go
+			if cap(batch) <= wsSendBuffer {
+				c.qmu.Lock()
+				c.spare = batch[:0]
+				c.qmu.Unlock()
 			}
 		case <-ping.C:
 			pctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
