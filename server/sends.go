@@ -55,6 +55,11 @@ func newSendBatcher(s *Server) *sendBatcher {
 func (b *sendBatcher) submit(ctx context.Context, r sendReq) sendRes {
 	r.done = make(chan sendRes, 1)
 	select {
+	case <-b.stop: // shutting down: never queue behind stopped workers
+		return sendRes{err: errUnavailable}
+	default:
+	}
+	select {
 	case b.queue <- &r:
 	case <-b.stop:
 		return sendRes{err: errUnavailable}
@@ -69,6 +74,14 @@ func (b *sendBatcher) submit(ctx context.Context, r sendReq) sendRes {
 func (b *sendBatcher) close() {
 	close(b.stop)
 	b.wg.Wait()
+	for { // a send that slipped in as the workers stopped
+		select {
+		case r := <-b.queue:
+			r.done <- sendRes{err: errUnavailable}
+		default:
+			return
+		}
+	}
 }
 
 func (b *sendBatcher) work() {
