@@ -44,6 +44,8 @@ var (
 	errInviteGone = newError(http.StatusGone, "invite_gone", "This invite has expired, been used up, or been revoked.")
 )
 
+var errChannelTaken = &Error{Status: http.StatusConflict, Code: "conflict", Message: "The group already has a channel of that name.", Field: "name"}
+
 func conflict(msg string) *Error { return newError(http.StatusConflict, "conflict", msg) }
 
 // groupRole returns the caller's role; a non-member gets 404, as if the
@@ -151,6 +153,15 @@ func (s *Server) group(ctx context.Context, userID, groupID int64) (Group, error
 		return Group{}, errNotFound
 	}
 	return gs[0], nil
+}
+
+// groupChanged marks a group changed for /sync and adds every member's new
+// view of it to the outbox: the end of every change to a group.
+func (s *Server) groupChanged(ctx context.Context, q *store.Queries, ob *outbox, gid int64) error {
+	if err := q.TouchGroup(ctx, gid); err != nil {
+		return err
+	}
+	return s.groupEvents(ctx, q, ob, gid)
 }
 
 // groupEvents adds, for every member, their view of the group
@@ -517,10 +528,7 @@ func (s *Server) handlePatchMember(w http.ResponseWriter, r *http.Request) {
 		if _, err := q.SetGroupRole(r.Context(), store.SetGroupRoleParams{GroupID: gid, UserID: target, Role: in.Role}); err != nil {
 			return err
 		}
-		if err := q.TouchGroup(r.Context(), gid); err != nil {
-			return err
-		}
-		return s.groupEvents(r.Context(), q, ob, gid)
+		return s.groupChanged(r.Context(), q, ob, gid)
 	})
 	if err != nil {
 		s.respondError(w, r, err)
@@ -597,10 +605,7 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		leftEvents(ob, target, gid, channels, true)
-		if err := q.TouchGroup(r.Context(), gid); err != nil {
-			return err
-		}
-		return s.groupEvents(r.Context(), q, ob, gid)
+		return s.groupChanged(r.Context(), q, ob, gid)
 	})
 	if err != nil {
 		s.respondError(w, r, err)
@@ -639,10 +644,7 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 		if _, err := q.SetGroupRole(r.Context(), store.SetGroupRoleParams{GroupID: gid, UserID: in.UserID, Role: roleOwner}); err != nil {
 			return err
 		}
-		if err := q.TouchGroup(r.Context(), gid); err != nil {
-			return err
-		}
-		return s.groupEvents(r.Context(), q, ob, gid)
+		return s.groupChanged(r.Context(), q, ob, gid)
 	})
 	if err != nil {
 		s.respondError(w, r, err)
@@ -685,13 +687,10 @@ func (s *Server) handleCreateChannel(w http.ResponseWriter, r *http.Request) {
 		if err := q.AddChannelMembers(r.Context(), store.AddChannelMembersParams{ConversationID: cid, GroupID: gid}); err != nil {
 			return err
 		}
-		if err := q.TouchGroup(r.Context(), gid); err != nil {
-			return err
-		}
-		return s.groupEvents(r.Context(), q, ob, gid)
+		return s.groupChanged(r.Context(), q, ob, gid)
 	})
 	if store.IsConflict(err) {
-		err = &Error{Status: http.StatusConflict, Code: "conflict", Message: "The group already has a channel of that name.", Field: "name"}
+		err = errChannelTaken
 	}
 	if err != nil {
 		s.respondError(w, r, err)
@@ -739,13 +738,10 @@ func (s *Server) handleRenameChannel(w http.ResponseWriter, r *http.Request) {
 		if err := channelEvents(r.Context(), q, ob, gid, cid); err != nil {
 			return err
 		}
-		if err := q.TouchGroup(r.Context(), gid); err != nil {
-			return err
-		}
-		return s.groupEvents(r.Context(), q, ob, gid)
+		return s.groupChanged(r.Context(), q, ob, gid)
 	})
 	if store.IsConflict(err) {
-		err = &Error{Status: http.StatusConflict, Code: "conflict", Message: "The group already has a channel of that name.", Field: "name"}
+		err = errChannelTaken
 	}
 	if err != nil {
 		s.respondError(w, r, err)
@@ -816,10 +812,7 @@ func (s *Server) handleDeleteChannel(w http.ResponseWriter, r *http.Request) {
 		for _, u := range members {
 			leftEvents(ob, u, gid, []int64{cid}, false)
 		}
-		if err := q.TouchGroup(r.Context(), gid); err != nil {
-			return err
-		}
-		return s.groupEvents(r.Context(), q, ob, gid)
+		return s.groupChanged(r.Context(), q, ob, gid)
 	})
 	if err != nil {
 		s.respondError(w, r, err)
