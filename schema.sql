@@ -7,6 +7,12 @@ CREATE FUNCTION parley_xid() RETURNS bigint
     LANGUAGE sql VOLATILE
     AS $$ SELECT pg_current_xact_id()::text::bigint $$;
 
+-- Whether a change (a change_xid) is one that a /sync snapshot did not see:
+-- its transaction had not committed when the snapshot was taken.
+CREATE FUNCTION parley_changed_since(change_xid bigint, snapshot text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT NOT pg_visible_in_snapshot(change_xid::text::xid8, snapshot::pg_snapshot) $$;
+
 CREATE TABLE users (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     username      text        NOT NULL,
@@ -104,10 +110,11 @@ CREATE UNIQUE INDEX conversations_channel_name ON conversations (group_id, name)
 --
 -- change_xid (here, on conversations, groups and removals) is the id of the
 -- transaction that last changed the row, as parley_xid() (the 64-bit,
--- never-wrapping xid8, stored as bigint). A /sync cursor is the xmin of a
--- snapshot taken before the sync query: every transaction below it had
--- finished, so rows with change_xid >= cursor are all a client can have
--- missed. A sync reads the caller's memberships, never the messages.
+-- never-wrapping xid8, stored as bigint). A /sync cursor is a snapshot
+-- (pg_current_snapshot) taken before the sync query: the rows whose change
+-- that snapshot could not see are exactly what a client can have missed,
+-- whatever else runs on the server. A sync reads the caller's memberships,
+-- never the messages.
 
 CREATE TABLE members (
     conversation_id bigint      NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,

@@ -6,10 +6,10 @@ SELECT * FROM member_conversations mc
 WHERE mc.member_id = @user_id
   AND (sqlc.narg(conversation_id)::bigint IS NULL OR mc.id = sqlc.narg(conversation_id))
   AND (@include_hidden::boolean OR NOT mc.hidden)
-  AND (sqlc.narg(since)::bigint IS NULL
-       OR mc.member_change_xid >= sqlc.narg(since)
-       OR mc.conversation_change_xid >= sqlc.narg(since)
-       OR mc.peer_change_xid >= sqlc.narg(since))
+  AND (sqlc.narg(since)::text IS NULL
+       OR parley_changed_since(mc.member_change_xid, sqlc.narg(since))
+       OR parley_changed_since(mc.conversation_change_xid, sqlc.narg(since))
+       OR parley_changed_since(mc.peer_change_xid, sqlc.narg(since)))
 ORDER BY mc.pinned DESC, mc.updated_at DESC, mc.id DESC;
 
 -- name: ListGroupConversations :many
@@ -61,11 +61,11 @@ FROM conversations c
 WHERE c.id = m.conversation_id AND m.conversation_id = @conversation_id AND m.user_id = @user_id;
 
 -- name: ListRemovals :many
-SELECT conversation_id FROM removals WHERE user_id = $1 AND change_xid >= $2;
+SELECT conversation_id FROM removals WHERE user_id = @user_id AND parley_changed_since(change_xid, @since::text);
 
 -- name: SyncCursor :one
--- Every transaction below this id had finished when it was read.
-SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS cursor;
+-- The snapshot the next sync compares against.
+SELECT pg_current_snapshot()::text AS cursor;
 
 -- name: MarkDirectChanged :exec
 -- The owner's view of one direct chat changed (an alias): /sync reports it.

@@ -25,7 +25,7 @@ SELECT g.*, gm.role AS my_role,
 FROM group_members gm JOIN groups g ON g.id = gm.group_id
 WHERE gm.user_id = @user_id
   AND (sqlc.narg(group_id)::bigint IS NULL OR g.id = sqlc.narg(group_id))
-  AND (sqlc.narg(since)::bigint IS NULL OR g.change_xid >= sqlc.narg(since))
+  AND (sqlc.narg(since)::text IS NULL OR parley_changed_since(g.change_xid, sqlc.narg(since)))
 ORDER BY lower(g.name), g.id;
 
 -- name: GetGroupRole :one
@@ -104,7 +104,7 @@ ON CONFLICT (user_id, group_id) DO UPDATE SET change_xid = parley_xid();
 DELETE FROM group_removals WHERE user_id = $1 AND group_id = $2;
 
 -- name: ListGroupRemovals :many
-SELECT group_id FROM group_removals WHERE user_id = $1 AND change_xid >= $2;
+SELECT group_id FROM group_removals WHERE user_id = @user_id AND parley_changed_since(change_xid, @since::text);
 
 -- name: CreateInvite :one
 INSERT INTO invites (code, group_id, created_by, max_uses, expires_at)

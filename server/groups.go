@@ -108,7 +108,7 @@ func normalizeChannelName(s string) (string, error) {
 
 // groups returns userID's groups (one with groupID, or those changed since
 // a cursor) with their channels: two queries, whatever the count.
-func (s *Server) groups(ctx context.Context, userID int64, groupID, since *int64) ([]Group, error) {
+func (s *Server) groups(ctx context.Context, userID int64, groupID *int64, since *string) ([]Group, error) {
 	rows, err := s.opts.DB.ListUserGroups(ctx, store.ListUserGroupsParams{UserID: userID, GroupID: groupID, Since: since})
 	if err != nil || len(rows) == 0 {
 		return []Group{}, err

@@ -220,6 +220,8 @@ func TestGroupRoleRules(t *testing.T) {
 func TestRemovalStopsEventsImmediately(t *testing.T) {
 	ge := newGroup(t)
 	gen := ge.general()
+	var before struct{ Cursor string }
+	ge.member.must(200, "GET", "/api/v1/sync", nil).decode(t, &before)
 	mw := ge.e.dial(ge.member.Token)
 	ow := ge.e.dial(ge.owner.Token)
 	ge.admin.say(gen, "before")
@@ -258,7 +260,7 @@ func TestRemovalStopsEventsImmediately(t *testing.T) {
 		RemovedGroups []int64 `json:"removed_groups"`
 	}
 	var s syncOut
-	ge.member.must(200, "GET", "/api/v1/sync?since=x1", nil).decode(t, &s)
+	ge.member.must(200, "GET", "/api/v1/sync?since="+url.QueryEscape(before.Cursor), nil).decode(t, &s)
 	if len(s.Removed) != 1 || s.Removed[0] != gen || len(s.RemovedGroups) != 1 {
 		t.Fatalf("sync after removal %+v", s)
 	}

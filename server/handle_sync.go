@@ -2,28 +2,34 @@ package server
 
 import (
 	"net/http"
-	"strconv"
+	"regexp"
 	"strings"
 
 	"github.com/parleychat/parley/store"
 )
 
-// Sync cursors are "x" and a transaction id: opaque to clients, valid on
-// every node (they come from the shared database) and never expiring.
-const cursorPrefix = "x"
+// A sync cursor is a database snapshot (pg_current_snapshot, "xmin:xmax:xip,…")
+// written URL-safe after an "s": opaque to clients, valid on every node
+// (they share the database), never expiring.
+const cursorPrefix = "s"
 
-func parseCursor(s string) (int64, bool) {
-	if !strings.HasPrefix(s, cursorPrefix) {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(s[len(cursorPrefix):], 10, 64)
-	return n, err == nil && n >= 0
+var cursorShape = regexp.MustCompile(`^[0-9]{1,20}\.[0-9]{1,20}\.([0-9]{1,20}(_[0-9]{1,20})*)?$`)
+
+func encodeCursor(snapshot string) string {
+	return cursorPrefix + strings.NewReplacer(":", ".", ",", "_").Replace(snapshot)
 }
 
-// handleSync returns everything about the caller's conversations that
-// changed at or after the cursor's transaction, and a new cursor. The cursor
-// is read before the query, so a change committed during the query is sent
-// now or next time, never lost (at worst twice).
+func parseCursor(s string) (string, bool) {
+	if !strings.HasPrefix(s, cursorPrefix) || len(s) > 4096 || !cursorShape.MatchString(s[len(cursorPrefix):]) {
+		return "", false
+	}
+	return strings.NewReplacer(".", ":", "_", ",").Replace(s[len(cursorPrefix):]), true
+}
+
+// handleSync returns everything about the caller's conversations that the
+// cursor's snapshot did not see, and a new cursor. The new snapshot is taken
+// before the query, so a change committed during the query is sent now or
+// next time, never lost (at worst twice).
 func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 	uid := caller(r.Context()).User.ID
 	params := store.ListConversationsParams{UserID: uid}
@@ -56,13 +62,13 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 	}
 	removedGroups := []int64{}
 	if params.Since != nil {
-		gone, err := s.opts.DB.ListRemovals(r.Context(), store.ListRemovalsParams{UserID: uid, ChangeXid: *params.Since})
+		gone, err := s.opts.DB.ListRemovals(r.Context(), store.ListRemovalsParams{UserID: uid, Since: *params.Since})
 		if err != nil {
 			s.respondError(w, r, err)
 			return
 		}
 		removed = append(removed, gone...)
-		if removedGroups, err = s.opts.DB.ListGroupRemovals(r.Context(), store.ListGroupRemovalsParams{UserID: uid, ChangeXid: *params.Since}); err != nil {
+		if removedGroups, err = s.opts.DB.ListGroupRemovals(r.Context(), store.ListGroupRemovalsParams{UserID: uid, Since: *params.Since}); err != nil {
 			s.respondError(w, r, err)
 			return
 		}
@@ -73,7 +79,7 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"cursor":         cursorPrefix + strconv.FormatInt(cursor, 10),
+		"cursor":         encodeCursor(cursor),
 		"conversations":  convs,
 		"removed":        removed,
 		"groups":         groups,

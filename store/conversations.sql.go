@@ -107,10 +107,10 @@ SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq,
 WHERE mc.member_id = $1
   AND ($2::bigint IS NULL OR mc.id = $2)
   AND ($3::boolean OR NOT mc.hidden)
-  AND ($4::bigint IS NULL
-       OR mc.member_change_xid >= $4
-       OR mc.conversation_change_xid >= $4
-       OR mc.peer_change_xid >= $4)
+  AND ($4::text IS NULL
+       OR parley_changed_since(mc.member_change_xid, $4)
+       OR parley_changed_since(mc.conversation_change_xid, $4)
+       OR parley_changed_since(mc.peer_change_xid, $4))
 ORDER BY mc.pinned DESC, mc.updated_at DESC, mc.id DESC
 `
 
@@ -118,7 +118,7 @@ type ListConversationsParams struct {
 	UserID         int64
 	ConversationID *int64
 	IncludeHidden  bool
-	Since          *int64
+	Since          *string
 }
 
 // The caller's conversations as the protocol's Conversation, in one query:
@@ -248,16 +248,16 @@ func (q *Queries) ListGroupConversations(ctx context.Context, arg ListGroupConve
 }
 
 const listRemovals = `-- name: ListRemovals :many
-SELECT conversation_id FROM removals WHERE user_id = $1 AND change_xid >= $2
+SELECT conversation_id FROM removals WHERE user_id = $1 AND parley_changed_since(change_xid, $2::text)
 `
 
 type ListRemovalsParams struct {
-	UserID    int64
-	ChangeXid int64
+	UserID int64
+	Since  string
 }
 
 func (q *Queries) ListRemovals(ctx context.Context, arg ListRemovalsParams) ([]int64, error) {
-	rows, err := q.db.Query(ctx, listRemovals, arg.UserID, arg.ChangeXid)
+	rows, err := q.db.Query(ctx, listRemovals, arg.UserID, arg.Since)
 	if err != nil {
 		return nil, err
 	}
@@ -374,13 +374,13 @@ func (q *Queries) ShowConversation(ctx context.Context, arg ShowConversationPara
 }
 
 const syncCursor = `-- name: SyncCursor :one
-SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS cursor
+SELECT pg_current_snapshot()::text AS cursor
 `
 
-// Every transaction below this id had finished when it was read.
-func (q *Queries) SyncCursor(ctx context.Context) (int64, error) {
+// The snapshot the next sync compares against.
+func (q *Queries) SyncCursor(ctx context.Context) (string, error) {
 	row := q.db.QueryRow(ctx, syncCursor)
-	var cursor int64
+	var cursor string
 	err := row.Scan(&cursor)
 	return cursor, err
 }

@@ -447,16 +447,16 @@ func (q *Queries) ListGroupMembers(ctx context.Context, groupID int64) ([]ListGr
 }
 
 const listGroupRemovals = `-- name: ListGroupRemovals :many
-SELECT group_id FROM group_removals WHERE user_id = $1 AND change_xid >= $2
+SELECT group_id FROM group_removals WHERE user_id = $1 AND parley_changed_since(change_xid, $2::text)
 `
 
 type ListGroupRemovalsParams struct {
-	UserID    int64
-	ChangeXid int64
+	UserID int64
+	Since  string
 }
 
 func (q *Queries) ListGroupRemovals(ctx context.Context, arg ListGroupRemovalsParams) ([]int64, error) {
-	rows, err := q.db.Query(ctx, listGroupRemovals, arg.UserID, arg.ChangeXid)
+	rows, err := q.db.Query(ctx, listGroupRemovals, arg.UserID, arg.Since)
 	if err != nil {
 		return nil, err
 	}
@@ -514,14 +514,14 @@ SELECT g.id, g.name, g.description, g.created_at, g.updated_at, g.change_xid, gm
 FROM group_members gm JOIN groups g ON g.id = gm.group_id
 WHERE gm.user_id = $1
   AND ($2::bigint IS NULL OR g.id = $2)
-  AND ($3::bigint IS NULL OR g.change_xid >= $3)
+  AND ($3::text IS NULL OR parley_changed_since(g.change_xid, $3))
 ORDER BY lower(g.name), g.id
 `
 
 type ListUserGroupsParams struct {
 	UserID  int64
 	GroupID *int64
-	Since   *int64
+	Since   *string
 }
 
 type ListUserGroupsRow struct {
