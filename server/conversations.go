@@ -65,6 +65,16 @@ func (s *Server) conversation(ctx context.Context, userID, convID int64) (Conver
 	return conversationQ(ctx, s.opts.DB.Queries, userID, convID)
 }
 
+// respondConversation answers with userID's view of a conversation.
+func (s *Server) respondConversation(w http.ResponseWriter, r *http.Request, status int, userID, convID int64) {
+	c, err := s.conversation(r.Context(), userID, convID)
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	writeJSON(w, status, conversationData{Conversation: c})
+}
+
 func conversationQ(ctx context.Context, q *store.Queries, userID, convID int64) (Conversation, error) {
 	rows, err := q.ListConversations(ctx, store.ListConversationsParams{UserID: userID, ConversationID: &convID, IncludeHidden: true})
 	if err != nil {
@@ -120,12 +130,7 @@ func (s *Server) handleGetConversation(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	c, err := s.conversation(r.Context(), caller(r.Context()).User.ID, id)
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, conversationData{Conversation: c})
+	s.respondConversation(w, r, http.StatusOK, caller(r.Context()).User.ID, id)
 }
 
 // handleDirect gets or creates the one direct conversation between the
@@ -193,12 +198,7 @@ func (s *Server) handleDirect(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	c, err := s.conversation(r.Context(), me.ID, convID)
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, conversationData{Conversation: c})
+	s.respondConversation(w, r, http.StatusOK, me.ID, convID)
 }
 
 func (s *Server) handlePatchConversation(w http.ResponseWriter, r *http.Request) {

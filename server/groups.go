@@ -144,6 +144,16 @@ func sortChannels(chs []Conversation) {
 	}
 }
 
+// respondGroup answers with userID's view of a group.
+func (s *Server) respondGroup(w http.ResponseWriter, r *http.Request, status int, userID, groupID int64) {
+	g, err := s.group(r.Context(), userID, groupID)
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	writeJSON(w, status, groupData{Group: g})
+}
+
 func (s *Server) group(ctx context.Context, userID, groupID int64) (Group, error) {
 	gs, err := s.groups(ctx, userID, &groupID, nil)
 	if err != nil {
@@ -273,12 +283,7 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	g, err := s.group(r.Context(), me, gid)
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, groupData{Group: g})
+	s.respondGroup(w, r, http.StatusCreated, me, gid)
 }
 
 func (s *Server) handleListGroups(w http.ResponseWriter, r *http.Request) {
@@ -296,12 +301,7 @@ func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	g, err := s.group(r.Context(), caller(r.Context()).User.ID, gid)
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, groupData{Group: g})
+	s.respondGroup(w, r, http.StatusOK, caller(r.Context()).User.ID, gid)
 }
 
 func (s *Server) handlePatchGroup(w http.ResponseWriter, r *http.Request) {
@@ -346,12 +346,7 @@ func (s *Server) handlePatchGroup(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	g, err := s.group(r.Context(), caller(r.Context()).User.ID, gid)
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, groupData{Group: g})
+	s.respondGroup(w, r, http.StatusOK, caller(r.Context()).User.ID, gid)
 }
 
 // handleDeleteGroup removes the group and everything in it, for everyone.
@@ -650,12 +645,7 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	g, err := s.group(r.Context(), me, gid)
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, groupData{Group: g})
+	s.respondGroup(w, r, http.StatusOK, me, gid)
 }
 
 // ---------- channels ----------
@@ -696,12 +686,7 @@ func (s *Server) handleCreateChannel(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	c, err := s.conversation(r.Context(), caller(r.Context()).User.ID, cid)
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, conversationData{Conversation: c})
+	s.respondConversation(w, r, http.StatusCreated, caller(r.Context()).User.ID, cid)
 }
 
 func (s *Server) handleRenameChannel(w http.ResponseWriter, r *http.Request) {
@@ -747,12 +732,7 @@ func (s *Server) handleRenameChannel(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	c, err := s.conversation(r.Context(), caller(r.Context()).User.ID, cid)
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, conversationData{Conversation: c})
+	s.respondConversation(w, r, http.StatusOK, caller(r.Context()).User.ID, cid)
 }
 
 // channelEvents adds, for every member, their view of one channel

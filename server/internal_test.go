@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/parleychat/parley/store/storetest"
 )
 
 func TestErrorMapping(t *testing.T) {
@@ -149,5 +151,32 @@ func TestIPKey(t *testing.T) {
 		if got := ipKey(netip.MustParseAddr(in)); got != want {
 			t.Errorf("ipKey(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+func TestPurgeExpiredSessions(t *testing.T) {
+	db := storetest.New(t)
+	s, err := New(Options{DB: db, Hasher: NewHasher(Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	ctx := context.Background()
+	u, err := s.accounts.CreateUser(ctx, "alice", "password1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, _, err := s.accounts.NewSession(ctx, u.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Pool.Exec(ctx, "UPDATE sessions SET expires_at = now() - interval '1 second' WHERE id = (SELECT min(id) FROM sessions)"); err != nil {
+		t.Fatal(err)
+	}
+	s.purgeSessions()
+	var n int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM sessions").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d sessions left, %v; want the live one", n, err)
 	}
 }

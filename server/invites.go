@@ -210,10 +210,5 @@ func (s *Server) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, err)
 		return
 	}
-	g, err := s.group(r.Context(), me, gid)
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, groupData{Group: g})
+	s.respondGroup(w, r, http.StatusOK, me, gid)
 }

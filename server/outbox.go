@@ -124,10 +124,12 @@ func (d *outboxDeleter) drain() {
 	}
 }
 
-// runOutbox deletes published rows and sweeps leftovers until stop.
+// runOutbox deletes published rows, sweeps leftovers and purges expired
+// sessions until stop.
 func (s *Server) runOutbox(stop <-chan struct{}) {
 	tick := time.NewTicker(sweepEvery)
 	defer tick.Stop()
+	lastPurge := time.Time{}
 	for {
 		select {
 		case <-stop:
@@ -139,7 +141,26 @@ func (s *Server) runOutbox(stop <-chan struct{}) {
 		case <-tick.C:
 			s.outboxDone.drain()
 			s.sweepOutbox()
+			if time.Since(lastPurge) > sessionPurgeEvery {
+				lastPurge = time.Now()
+				s.purgeSessions()
+			}
 		}
+	}
+}
+
+// sessionPurgeEvery is how often expired sessions are deleted; they stop
+// working at expiry already, this only keeps the table small.
+const sessionPurgeEvery = 10 * time.Minute
+
+func (s *Server) purgeSessions() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := s.opts.DB.DeleteExpiredSessions(ctx)
+	if err != nil {
+		s.log.Warn("expired sessions not purged", "err", err)
+	} else if n > 0 {
+		s.log.Info("expired sessions purged", "count", n)
 	}
 }
 
