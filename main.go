@@ -26,7 +26,9 @@ import (
 	"github.com/lmittmann/tint"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleychat/parley/bench"
 	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/chat"
 	"github.com/parleychat/parley/server/event"
 	"github.com/parleychat/parley/server/event/rabbitmq"
 	"github.com/parleychat/parley/server/presence/memcached"
@@ -74,7 +76,7 @@ func cli(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "user":
 		err = userCmd(args, stdin, stdout, stderr)
 	case "bench":
-		err = benchCmd(args, stdout, stderr)
+		err = bench.Command(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "parley", version)
 	case "help", "-h", "--help":
@@ -211,7 +213,6 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 		DB: db, Logger: log, NodeID: cfg.NodeID, Version: version, UI: ui,
 		SignupOpen: cfg.SignupOpen, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
 		Limits:    limits(cfg),
-		SendRate:  server.Rate{Per: cfg.SendRate, Burst: int(math.Ceil(cfg.SendRate * 3))},
 		FrameRate: server.DefaultFrameRate,
 	}
 	if err := clusterOptions(ctx, cfg, log, &opts); err != nil {
@@ -291,10 +292,12 @@ func clusterOptions(ctx context.Context, cfg Config, log *slog.Logger, o *server
 	return nil
 }
 
-// limits are the default rate limits with the configured sign-up rate.
-func limits(cfg Config) server.Limits {
-	l := server.DefaultLimits
+// limits are the default rate limits with the configured sign-up and
+// send rates.
+func limits(cfg Config) chat.Limits {
+	l := chat.DefaultLimits
 	l.Signup.Per = cfg.SignupRate / 60
+	l.Send = chat.Rate{Per: cfg.SendRate, Burst: int(math.Ceil(cfg.SendRate * 3))}
 	return l
 }
 
@@ -433,7 +436,7 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	password := strings.TrimRight(line, "\r\n")
-	accounts := &server.Accounts{DB: db, Hasher: server.NewHasher(server.DefaultArgon2)}
+	accounts := &chat.Accounts{DB: db, Hasher: chat.NewHasher(chat.DefaultArgon2)}
 	ctx := context.Background()
 	if sub == "create" {
 		u, err := accounts.CreateUser(ctx, pos[0], password, *displayName)
@@ -455,8 +458,7 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 
 // describe turns a protocol error into a line for the terminal.
 func describe(err error) error {
-	var e *server.Error
-	if errors.As(err, &e) {
+	if e, ok := chat.AsError(err); ok {
 		if e.Field != "" {
 			return fmt.Errorf("%s: %s", e.Field, e.Message)
 		}

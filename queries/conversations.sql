@@ -5,6 +5,7 @@
 SELECT * FROM member_conversations mc
 WHERE mc.member_id = @user_id
   AND (sqlc.narg(conversation_id)::bigint IS NULL OR mc.id = sqlc.narg(conversation_id))
+  AND (sqlc.narg(group_id)::bigint IS NULL OR mc.group_id = sqlc.narg(group_id))
   AND (@include_hidden::boolean OR NOT mc.hidden)
   AND (sqlc.narg(since)::text IS NULL
        OR parley_changed_since(mc.member_change_xid, sqlc.narg(since))
@@ -13,18 +14,20 @@ WHERE mc.member_id = @user_id
 ORDER BY mc.pinned DESC, mc.updated_at DESC, mc.id DESC;
 
 -- name: ListGroupConversations :many
--- Every member's view of a group's channels (or of one channel), in one
--- query: for events that each member sees with their own counts and flags.
+-- Some members' views of a group's channels, in one query: for the events
+-- of the members whose own view changed.
 SELECT * FROM member_conversations mc
-WHERE mc.group_id = @group_id::bigint
-  AND (sqlc.narg(conversation_id)::bigint IS NULL OR mc.id = sqlc.narg(conversation_id))
+WHERE mc.group_id = @group_id::bigint AND mc.member_id = ANY(@member_ids::bigint[])
 ORDER BY mc.member_id, mc.id;
 
 -- name: GetMember :one
 SELECT * FROM members WHERE conversation_id = $1 AND user_id = $2;
 
--- name: ListUserConversationIDs :many
-SELECT conversation_id FROM members WHERE user_id = $1;
+-- name: ListUserRoutes :many
+-- A user's conversations, with the group of each channel: what a new
+-- connection of theirs routes.
+SELECT m.conversation_id, c.group_id FROM members m JOIN conversations c ON c.id = m.conversation_id
+WHERE m.user_id = $1;
 
 -- name: CreateDirect :one
 INSERT INTO conversations (kind, direct_key) VALUES ('direct', $1)

@@ -31,8 +31,12 @@ ORDER BY lower(g.name), g.id;
 -- name: GetGroupRole :one
 SELECT role FROM group_members WHERE group_id = $1 AND user_id = $2;
 
--- name: AddGroupMember :one
-INSERT INTO group_members (group_id, user_id, role) VALUES ($1, $2, $3) RETURNING *;
+-- name: AddGroupMembers :many
+-- Adds users to a group, skipping those already in it; returns who was added.
+INSERT INTO group_members (group_id, user_id, role)
+SELECT @group_id::bigint, unnest(@user_ids::bigint[]), @role::text
+ON CONFLICT (group_id, user_id) DO NOTHING
+RETURNING user_id;
 
 -- name: ListGroupMembers :many
 SELECT sqlc.embed(users), gm.role, gm.joined_at
@@ -54,12 +58,21 @@ UPDATE group_members SET role = $3 WHERE group_id = $1 AND user_id = $2;
 -- name: RemoveGroupMember :execrows
 DELETE FROM group_members WHERE group_id = $1 AND user_id = $2;
 
--- name: JoinGroupChannels :many
--- A new group member joins every channel.
-INSERT INTO members (conversation_id, user_id)
-SELECT id, @user_id::bigint FROM conversations WHERE group_id = @group_id::bigint
-ON CONFLICT (conversation_id, user_id) DO NOTHING
-RETURNING conversation_id;
+-- name: JoinGroupChannels :exec
+-- New group members join every channel, and are back in what they had
+-- lost: their removal tombstones go.
+WITH joined AS (
+    INSERT INTO members (conversation_id, user_id)
+    SELECT c.id, u.id FROM conversations c CROSS JOIN unnest(@user_ids::bigint[]) AS u(id)
+    WHERE c.group_id = @group_id::bigint
+    ON CONFLICT (conversation_id, user_id) DO NOTHING
+    RETURNING conversation_id, user_id
+), cleared AS (
+    DELETE FROM removals r USING joined j
+    WHERE r.user_id = j.user_id AND r.conversation_id = j.conversation_id
+)
+DELETE FROM group_removals gr
+WHERE gr.group_id = @group_id::bigint AND gr.user_id = ANY(@user_ids::bigint[]);
 
 -- name: LeaveGroupChannels :many
 DELETE FROM members m USING conversations c
@@ -68,6 +81,14 @@ RETURNING m.conversation_id;
 
 -- name: ListGroupChannelIDs :many
 SELECT id FROM conversations WHERE group_id = @group_id::bigint ORDER BY id;
+
+-- name: ListGroupChannels :many
+SELECT id, name FROM conversations WHERE group_id = @group_id::bigint ORDER BY id;
+
+-- name: GetSharedGroup :one
+-- A group's fields that every member sees alike.
+SELECT g.*, (SELECT count(*) FROM group_members x WHERE x.group_id = g.id)::bigint AS member_count
+FROM groups g WHERE g.id = $1;
 
 -- name: CreateChannel :one
 INSERT INTO conversations (kind, group_id, name) VALUES ('channel', $1, $2) RETURNING id;
@@ -91,17 +112,10 @@ INSERT INTO removals (user_id, conversation_id)
 SELECT unnest(@user_ids::bigint[]), unnest(@conversation_ids::bigint[])
 ON CONFLICT (user_id, conversation_id) DO UPDATE SET change_xid = parley_xid();
 
--- name: ClearRemovals :exec
--- A user is back in these conversations.
-DELETE FROM removals WHERE user_id = @user_id AND conversation_id = ANY(@conversation_ids::bigint[]);
-
 -- name: AddGroupRemovals :exec
 INSERT INTO group_removals (user_id, group_id)
 SELECT unnest(@user_ids::bigint[]), @group_id::bigint
 ON CONFLICT (user_id, group_id) DO UPDATE SET change_xid = parley_xid();
-
--- name: ClearGroupRemoval :exec
-DELETE FROM group_removals WHERE user_id = $1 AND group_id = $2;
 
 -- name: ListGroupRemovals :many
 SELECT group_id FROM group_removals WHERE user_id = @user_id AND parley_changed_since(change_xid, @since::text);
@@ -127,5 +141,21 @@ SELECT * FROM invites WHERE group_id = $1 ORDER BY created_at DESC, code;
 -- name: RevokeInvite :execrows
 UPDATE invites SET revoked_at = coalesce(revoked_at, now()) WHERE group_id = $1 AND code = $2;
 
--- name: GetGroupName :one
-SELECT name FROM groups WHERE id = $1;
+
+-- name: GetInvitePreview :one
+SELECT g.name,
+       (SELECT count(*) FROM group_members x WHERE x.group_id = g.id)::bigint AS member_count,
+       EXISTS (SELECT 1 FROM group_members x WHERE x.group_id = g.id AND x.user_id = @user_id) AS is_member
+FROM groups g WHERE g.id = @group_id;
+
+-- name: ListGroupRoles :many
+SELECT user_id, role FROM group_members WHERE group_id = @group_id AND user_id = ANY(@user_ids::bigint[]);
+
+-- name: ListGroupMembersByID :many
+SELECT sqlc.embed(users), gm.role, gm.joined_at
+FROM group_members gm JOIN users ON users.id = gm.user_id
+WHERE gm.group_id = @group_id AND gm.user_id = ANY(@user_ids::bigint[])
+ORDER BY users.id;
+
+-- name: CountExistingUsers :one
+SELECT count(*) FROM users WHERE id = ANY(@ids::bigint[]);

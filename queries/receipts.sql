@@ -19,5 +19,14 @@ RETURNING m.conversation_id, m.user_id, m.delivered_seq, m.read_seq;
 -- name: ListReceipts :many
 SELECT user_id, delivered_seq, read_seq FROM members WHERE conversation_id = $1 ORDER BY user_id;
 
--- name: CountMembers :one
-SELECT count(*) FROM members WHERE conversation_id = $1;
+-- name: CountMembersOf :many
+SELECT conversation_id, count(*) AS members FROM members
+WHERE conversation_id = ANY(@conversation_ids::bigint[])
+GROUP BY conversation_id;
+
+-- name: ListMemberPairs :many
+-- Which of the pairs (conversation_ids[i], user_ids[i]) are memberships.
+SELECT m.conversation_id, m.user_id
+FROM members m
+JOIN (SELECT unnest(@conversation_ids::bigint[]) AS conversation_id, unnest(@user_ids::bigint[]) AS user_id) v
+  ON m.conversation_id = v.conversation_id AND m.user_id = v.user_id;

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parleychat/parley/store"
+	"github.com/parleychat/parley/server/chat"
 )
 
 // CookieName is the session cookie.
@@ -14,15 +14,16 @@ const CookieName = "parley_session"
 
 // authed is the caller of an authenticated request.
 type authed struct {
-	User    store.User
-	Session store.Session
-	Token   string
-	Cookie  bool // authenticated by cookie, not bearer
+	chat.Actor
+	Cookie bool // authenticated by cookie, not bearer
 }
 
-func caller(ctx context.Context) *authed {
+func actor(ctx context.Context) chat.Actor {
 	a, _ := ctx.Value(keyAuth).(*authed)
-	return a
+	if a == nil {
+		return chat.Actor{}
+	}
+	return a.Actor
 }
 
 func bearer(r *http.Request) string {
@@ -35,8 +36,9 @@ func bearer(r *http.Request) string {
 
 // authenticate resolves the bearer token or, without one, the session
 // cookie. An Authorization header that is present but wrong is not
-// overridden by a cookie.
-func (s *Server) authenticate(r *http.Request) (*authed, bool, error) {
+// overridden by a cookie. For a cookie whose expiry slid, it renews the
+// cookie on w.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*authed, error) {
 	token, cookie := bearer(r), false
 	if token == "" && r.Header.Get("Authorization") == "" {
 		if c, err := r.Cookie(CookieName); err == nil {
@@ -44,32 +46,30 @@ func (s *Server) authenticate(r *http.Request) (*authed, bool, error) {
 		}
 	}
 	if token == "" {
-		return nil, false, errUnauthenticated
+		return nil, chat.ErrUnauthenticated
 	}
-	sess, user, touched, err := s.accounts.SessionUser(r.Context(), token)
+	me, slid, err := s.chat.Authenticate(r.Context(), token)
 	if err != nil {
-		return nil, false, err
+		if cookie && err == chat.ErrUnauthenticated {
+			s.clearCookie(w, r) // a stale cookie: drop it
+		}
+		return nil, err
 	}
-	return &authed{User: user, Session: sess, Token: token, Cookie: cookie}, touched, nil
+	if slid != nil && cookie {
+		s.setCookie(w, r, token, *slid)
+	}
+	info(r.Context()).userID.Store(me.ID())
+	return &authed{Actor: me, Cookie: cookie}, nil
 }
 
 // requireUser lets only authenticated requests through.
 func (s *Server) requireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, touched, err := s.authenticate(r)
+		a, err := s.authenticate(w, r)
 		if err != nil {
-			if a == nil && err == errUnauthenticated {
-				if _, cerr := r.Cookie(CookieName); cerr == nil {
-					s.clearCookie(w, r) // a stale cookie: drop it
-				}
-			}
 			s.respondError(w, r, err)
 			return
 		}
-		if touched && a.Cookie {
-			s.setCookie(w, r, a.Token, a.Session.ExpiresAt)
-		}
-		info(r.Context()).userID.Store(a.User.ID)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyAuth, a)))
 	})
 }
@@ -87,4 +87,9 @@ func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request) {
 		Name: CookieName, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: info(r.Context()).tls,
 	})
+}
+
+// client is where the request came from, for the use cases' rate limits.
+func client(r *http.Request) chat.Client {
+	return chat.Client{IP: info(r.Context()).ip, UserAgent: r.UserAgent()}
 }

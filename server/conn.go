@@ -12,8 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
-	"github.com/parleychat/parley/server/event"
-	"github.com/parleychat/parley/store"
+	"github.com/parleychat/parley/server/chat"
 )
 
 const (
@@ -21,18 +20,16 @@ const (
 	wsSendBuffer   = 256              // frames queued per connection
 	wsWriteTimeout = 10 * time.Second // per frame
 	wsPingEvery    = 25 * time.Second
-	typingEvery    = 2 * time.Second // server-side floor per conversation
 )
 
 // Conn is one WebSocket connection: one reader (this goroutine) and one
 // writer, a bounded send buffer, and a frame rate limit.
 type Conn struct {
-	id        string
-	s         *Server
-	ws        *websocket.Conn
-	user      store.User
-	sessionID int64
-	log       *slog.Logger
+	id  string
+	hub *Hub
+	ws  *websocket.Conn
+	me  chat.Actor
+	log *slog.Logger
 
 	// The send queue: frames waiting for the writer, at most wsSendBuffer.
 	// A slice that grows on demand costs an idle socket nothing, and the
@@ -55,7 +52,7 @@ type Conn struct {
 // handleWS authenticates (before upgrading), checks the Origin of cookie
 // requests, upgrades, and serves the connection until it ends.
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
-	a, _, err := s.authenticate(r)
+	a, err := s.authenticate(w, r)
 	if err != nil {
 		s.respondError(w, r, err)
 		return
@@ -73,24 +70,29 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(wsReadLimit)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	c := s.hub.newConn(requestID(r.Context()), ws, a.Actor, cancel)
+	c.serve(ctx)
+}
+
+func (h *Hub) newConn(id string, ws *websocket.Conn, me chat.Actor, cancel context.CancelFunc) *Conn {
 	c := &Conn{
-		id: requestID(r.Context()), s: s, ws: ws, user: a.User, sessionID: a.Session.ID,
+		id: id, hub: h, ws: ws, me: me,
 		wake: make(chan struct{}, 1), done: make(chan struct{}), finished: make(chan struct{}),
-		cancel: cancel, frames: rate.NewLimiter(rate.Limit(s.opts.FrameRate.Per), max(s.opts.FrameRate.Burst, 1)),
+		cancel: cancel, frames: rate.NewLimiter(rate.Limit(h.frameRate.Per), max(h.frameRate.Burst, 1)),
 		typing: make(map[int64]time.Time),
 	}
-	if s.opts.FrameRate.Per <= 0 {
+	if h.frameRate.Per <= 0 {
 		c.frames = rate.NewLimiter(rate.Inf, 1)
 	}
-	c.log = s.log.With("conn_id", c.id, "user_id", c.user.ID)
-	c.serve(ctx)
+	c.log = h.log.With("conn_id", c.id, "user_id", me.ID())
+	return c
 }
 
 func (c *Conn) serve(ctx context.Context) {
 	defer close(c.finished)
 	defer c.cancel()
-	if err := c.s.hub.register(ctx, c); err != nil {
-		c.s.hub.unregister(c)
+	if err := c.hub.register(ctx, c); err != nil {
+		c.hub.unregister(c)
 		c.log.Warn("websocket register failed", "err", err)
 		_ = c.ws.Close(websocket.StatusTryAgainLater, "try again")
 		return
@@ -104,7 +106,7 @@ func (c *Conn) serve(ctx context.Context) {
 	c.reader(ctx)
 	c.close(websocket.StatusNormalClosure, "")
 	<-writerDone
-	c.s.hub.unregister(c)
+	c.hub.unregister(c)
 	c.log.Debug("websocket closed", "code", int(c.code), "reason", c.reason)
 }
 
@@ -128,17 +130,17 @@ func (c *Conn) enqueue(frame []byte, droppable bool) {
 	if len(c.queue) >= wsSendBuffer {
 		c.qmu.Unlock()
 		if droppable {
-			c.s.hub.m.dropped.Inc()
+			c.hub.m.dropped.Inc()
 			return
 		}
-		c.s.hub.m.slowCloses.Inc()
+		c.hub.m.slowCloses.Inc()
 		c.log.Warn("closing slow websocket consumer")
 		c.close(websocket.StatusTryAgainLater, "slow consumer: resync")
 		return
 	}
 	c.queue = append(c.queue, frame)
 	c.qmu.Unlock()
-	c.s.hub.m.deliveries.Inc()
+	c.hub.m.deliveries.Inc()
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -169,7 +171,8 @@ func (c *Conn) writer(ctx context.Context) {
 		}
 		return true
 	}
-	if !write(encodeFrame(frameHello, helloData{UserID: c.user.ID, Node: c.s.opts.NodeID, HeartbeatS: int(c.s.hub.every.Round(time.Second) / time.Second)})) {
+	hello := chat.HelloData{UserID: c.me.ID(), Node: c.hub.node, HeartbeatS: int(c.hub.every.Round(time.Second) / time.Second)}
+	if !write(chat.EncodeFrame(chat.FrameHello, hello)) {
 		return
 	}
 	ping := time.NewTicker(wsPingEvery)
@@ -220,111 +223,25 @@ func (c *Conn) reader(ctx context.Context) {
 				} `json:"data"`
 			}
 			_ = json.Unmarshal(data, &f) // a refused send still names its client_id
-			c.reply(frameError, errorData{Code: "rate_limited", Message: "Too many frames; slow down.", ClientID: truncate(f.Data.ClientID, maxClientIDChars)})
+			c.reply(chat.FrameError, chat.ErrorData{Code: chat.CodeRateLimited, Message: "Too many frames; slow down.", ClientID: chat.Truncate(f.Data.ClientID, 64)})
 			continue
 		}
 		if typ != websocket.MessageText {
-			c.reply(frameError, errorData{Code: "invalid_json", Message: "Frames are JSON text."})
+			c.reply(chat.FrameError, chat.ErrorData{Code: chat.CodeInvalidJSON, Message: "Frames are JSON text."})
 			continue
 		}
 		c.handle(ctx, data)
 	}
 }
 
-func (c *Conn) reply(typ string, data any) { c.enqueue(encodeFrame(typ, data), false) }
+func (c *Conn) reply(typ string, data any) { c.enqueue(chat.EncodeFrame(typ, data), false) }
 
+// replyErr answers a frame with the error frame of err: the same codes as
+// the HTTP API.
 func (c *Conn) replyErr(err error, clientID string) {
-	e, known := toError(err)
+	e, _, known := toError(err)
 	if !known {
 		c.log.Error("websocket frame failed", "err", err)
 	}
-	c.reply(frameError, errorData{Code: e.Code, Message: e.Message, ClientID: clientID})
-}
-
-// handle answers one client frame. A bad frame gets an error frame; the
-// connection stays open.
-func (c *Conn) handle(ctx context.Context, raw []byte) {
-	var f inFrame
-	if err := json.Unmarshal(raw, &f); err != nil || f.Type == "" {
-		c.reply(frameError, errorData{Code: "invalid_json", Message: `A frame is {"type": "...", "data": {...}}.`})
-		return
-	}
-	data := f.Data
-	if len(data) == 0 || string(data) == "null" {
-		data = []byte("{}")
-	}
-	switch f.Type {
-	case framePing:
-		c.reply(framePong, nil)
-	case frameMessageSend:
-		var in struct {
-			ConversationID int64  `json:"conversation_id"`
-			ClientID       string `json:"client_id"`
-			Body           string `json:"body"`
-		}
-		if err := json.Unmarshal(data, &in); err != nil {
-			c.reply(frameError, errorData{Code: "invalid_json", Message: "message.send needs conversation_id, client_id and body."})
-			return
-		}
-		msg, created, err := c.s.sendMessage(ctx, c.user, in.ConversationID, in.ClientID, in.Body)
-		if err != nil {
-			c.replyErr(err, in.ClientID)
-			return
-		}
-		if !created {
-			// a retry: the original message.created went out long ago
-			c.reply(frameMessageCreated, messageData{Message: messageJSON(msg)})
-		}
-	case frameReceipt:
-		var in struct {
-			ConversationID int64  `json:"conversation_id"`
-			DeliveredSeq   *int64 `json:"delivered_seq"`
-			ReadSeq        *int64 `json:"read_seq"`
-		}
-		if err := json.Unmarshal(data, &in); err != nil {
-			c.reply(frameError, errorData{Code: "invalid_json", Message: "receipt needs conversation_id and delivered_seq or read_seq."})
-			return
-		}
-		d, r, err := receiptValues(in.DeliveredSeq, in.ReadSeq)
-		if err != nil {
-			c.replyErr(err, "")
-			return
-		}
-		if !c.s.hub.isMember(c.user.ID, in.ConversationID) {
-			c.replyErr(errNotFound, "")
-			return
-		}
-		c.s.receipts.submit(in.ConversationID, c.user.ID, d, r) // no need to wait
-	case frameTyping:
-		var in struct {
-			ConversationID int64 `json:"conversation_id"`
-		}
-		if err := json.Unmarshal(data, &in); err != nil {
-			c.reply(frameError, errorData{Code: "invalid_json", Message: "typing needs conversation_id."})
-			return
-		}
-		if !c.s.hub.isMember(c.user.ID, in.ConversationID) {
-			c.replyErr(errNotFound, "")
-			return
-		}
-		now := time.Now()
-		if now.Sub(c.typing[in.ConversationID]) < typingEvery {
-			return // rate-limited: the last one still shows
-		}
-		c.typing[in.ConversationID] = now
-		c.s.publish(ctx, event.Event{
-			Topic: event.ConversationTopic(in.ConversationID), ExceptUser: c.user.ID, Droppable: true,
-			Frame: encodeFrame(frameTyping, typingData{ConversationID: in.ConversationID, UserID: c.user.ID}),
-		})
-	default:
-		c.reply(frameError, errorData{Code: "unknown_type", Message: "Unknown frame type " + truncate(f.Type, 40) + "."})
-	}
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
+	c.reply(chat.FrameError, chat.ErrorData{Code: e.Code, Message: e.Message, Field: e.Field, ClientID: clientID})
 }

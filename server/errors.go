@@ -8,66 +8,68 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/parleychat/parley/server/chat"
 	"github.com/parleychat/parley/store"
 )
 
-// Error is an error with its place in the protocol: a status, a code, a
-// human message and, for validation, the field at fault. Handlers and
-// use-case functions return it; respondError turns it into the error body.
-type Error struct {
-	Status     int
-	Code       string
-	Message    string
-	Field      string
-	RetryAfter time.Duration // for 429
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-func newError(status int, code, msg string) *Error {
-	return &Error{Status: status, Code: code, Message: msg}
-}
-
-func validation(field, msg string) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "validation_failed", Message: msg, Field: field}
-}
-
-func rateLimited(after time.Duration) *Error {
-	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
-		Message: "Too many requests; try again later.", RetryAfter: after}
+// statusOf is the one table from the protocol's error codes to HTTP
+// statuses. The WebSocket's error frame carries the same codes.
+var statusOf = map[string]int{
+	chat.CodeInvalidJSON:     http.StatusBadRequest,
+	chat.CodeValidation:      http.StatusBadRequest,
+	chat.CodeUnknownType:     http.StatusBadRequest,
+	chat.CodeUnauthenticated: http.StatusUnauthorized,
+	chat.CodeForbidden:       http.StatusForbidden,
+	chat.CodeBadOrigin:       http.StatusForbidden,
+	chat.CodeSignupClosed:    http.StatusForbidden,
+	chat.CodeDeactivated:     http.StatusForbidden,
+	chat.CodeNotFound:        http.StatusNotFound,
+	chat.CodeMethod:          http.StatusMethodNotAllowed,
+	chat.CodeUsernameTaken:   http.StatusConflict,
+	chat.CodeConflict:        http.StatusConflict,
+	chat.CodeInviteGone:      http.StatusGone,
+	chat.CodeTooLarge:        http.StatusRequestEntityTooLarge,
+	chat.CodeRateLimited:     http.StatusTooManyRequests,
+	chat.CodeUnavailable:     http.StatusServiceUnavailable,
+	chat.CodeInternal:        http.StatusInternalServerError,
 }
 
 var (
-	errUnauthenticated = newError(http.StatusUnauthorized, "unauthenticated", "You need to log in.")
-	errBadCredentials  = newError(http.StatusUnauthorized, "unauthenticated", "Wrong username or password.")
-	errNotFound        = newError(http.StatusNotFound, "not_found", "Not found.")
-	errBadOrigin       = newError(http.StatusForbidden, "bad_origin", "This request came from another site.")
-	errSignupClosed    = newError(http.StatusForbidden, "signup_closed", "Sign-up is closed on this server; ask an admin for an account.")
-	errUsernameTaken   = &Error{Status: http.StatusConflict, Code: "username_taken", Message: "That username is taken.", Field: "username"}
-	errTooLarge        = newError(http.StatusRequestEntityTooLarge, "too_large", "The request body is larger than 64 KiB.")
-	errInvalidJSON     = newError(http.StatusBadRequest, "invalid_json", "The request body is not a valid JSON object.")
-	errMethod          = newError(http.StatusMethodNotAllowed, "method_not_allowed", "That method is not allowed here.")
-	errUnavailable     = newError(http.StatusServiceUnavailable, "unavailable", "A backing service is unavailable; try again.")
+	errBadOrigin   = chat.NewError(chat.CodeBadOrigin, "This request came from another site.")
+	errTooLarge    = chat.NewError(chat.CodeTooLarge, "The request body is larger than 64 KiB.")
+	errInvalidJSON = chat.NewError(chat.CodeInvalidJSON, "The request body is not a valid JSON object.")
+	errMethod      = chat.NewError(chat.CodeMethod, "That method is not allowed here.")
+	errInternal    = chat.NewError(chat.CodeInternal, "Something went wrong on the server.")
+	errConflict    = chat.NewError(chat.CodeConflict, "That conflicts with something that exists already.")
 )
 
-// toError maps any error to its protocol form. Unknown errors become a 500
-// with no internal text; the caller logs them.
-func toError(err error) (e *Error, known bool) {
-	var pe *Error
+// toError maps any error to its protocol form and status. Unknown errors
+// become a 500 with no internal text; known=false tells the caller to log
+// them.
+func toError(err error) (e *chat.Error, status int, known bool) {
 	var mbe *http.MaxBytesError
+	e, known = chat.AsError(err)
 	switch {
-	case errors.As(err, &pe):
-		return pe, true
+	case known:
 	case errors.As(err, &mbe):
-		return errTooLarge, true
+		e, known = errTooLarge, true
 	case store.IsNotFound(err):
-		return errNotFound, true
+		e, known = chat.ErrNotFound, true
+	case store.IsConflict(err):
+		// a uniqueness rule no use case foresaw: still the client's conflict
+		e, known = errConflict, false
 	case errors.Is(err, context.Canceled):
-		return errUnavailable, true // the client went away; nobody reads this
+		e, known = chat.ErrUnavailable, true // the client went away; nobody reads this
 	case errors.Is(err, context.DeadlineExceeded):
-		return errUnavailable, false
+		e, known = chat.ErrUnavailable, false
+	default:
+		e, known = errInternal, false
 	}
-	return newError(http.StatusInternalServerError, "internal", "Something went wrong on the server."), false
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	return e, status, known
 }
 
 type errorBody struct {
@@ -83,7 +85,7 @@ type errorFields struct {
 // respondError writes err as the protocol's error body, logging anything that
 // is not an expected client error.
 func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error) {
-	e, known := toError(err)
+	e, status, known := toError(err)
 	if !known {
 		ri := info(r.Context())
 		s.log.ErrorContext(r.Context(), "request failed", "err", err,
@@ -92,7 +94,7 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
-	writeJSON(w, e.Status, errorBody{Error: errorFields{Code: e.Code, Message: e.Message, Field: e.Field}})
+	writeJSON(w, status, errorBody{Error: errorFields{Code: e.Code, Message: e.Message, Field: e.Field}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

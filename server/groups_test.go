@@ -233,7 +233,7 @@ func TestRemovalStopsEventsImmediately(t *testing.T) {
 		ConversationID int64 `json:"conversation_id"`
 		GroupID        int64 `json:"group_id"`
 	}
-	mw.expect("conversation.removed", "presence", "group.updated").decode(t, &rm)
+	mw.expect("conversation.removed", "presence", "group.changed").decode(t, &rm)
 	if rm.ConversationID != gen {
 		t.Fatalf("removed %+v", rm)
 	}
@@ -244,7 +244,7 @@ func TestRemovalStopsEventsImmediately(t *testing.T) {
 	// from that moment: no events, and 404 everywhere
 	ge.admin.say(gen, "after")
 	ge.admin.must(204, "POST", fmt.Sprintf("/api/v1/conversations/%d/receipts", gen), map[string]any{"read_seq": 2})
-	ow.expect("message.created", "presence", "group.updated")
+	ow.expect("message.created", "presence", "group.changed")
 	mw.quiet(500*time.Millisecond, "presence")
 	for _, p := range []string{"", "/members", "/invites"} {
 		ge.member.must(404, "GET", ge.path(p), nil)
@@ -377,24 +377,36 @@ func TestGroupEvents(t *testing.T) {
 	// a new channel reaches every member, and its messages too
 	var ch struct{ Conversation conversation }
 	ge.admin.must(201, "POST", ge.path("/channels"), map[string]any{"name": "random"}).decode(t, &ch)
-	var gu struct{ Group groupOut }
-	mw.expect("group.updated", "presence").decode(t, &gu)
-	if len(gu.Group.Channels) != 2 || gu.Group.MyRole != "member" {
-		t.Fatalf("group.updated %+v", gu.Group)
+	// one shared event routes it to everyone, then the group's shared fields
+	var cu struct{ Conversation conversation }
+	mw.expect("conversation.updated", "presence").decode(t, &cu)
+	if cu.Conversation.ID != ch.Conversation.ID || cu.Conversation.UnreadCount != 0 {
+		t.Fatalf("new channel %+v", cu.Conversation)
+	}
+	var gc struct {
+		Group struct {
+			MemberCount int64 `json:"member_count"`
+			Channels    []struct {
+				ID   int64
+				Name string
+			}
+		}
+	}
+	mw.expect("group.changed", "presence").decode(t, &gc)
+	if len(gc.Group.Channels) != 2 || gc.Group.MemberCount != 3 {
+		t.Fatalf("group.changed %+v", gc.Group)
 	}
 	ge.admin.say(ch.Conversation.ID, "in random")
 	mw.expect("message.created", "presence")
 	// receipts are pushed in small channels
 	ge.owner.must(204, "POST", fmt.Sprintf("/api/v1/conversations/%d/receipts", ch.Conversation.ID), map[string]any{"read_seq": 1})
 	mw.expect("receipt", "presence")
-	// a rename reaches members as conversation.updated
+	// a rename reaches members in the group's shared fields
 	ge.admin.must(200, "PATCH", ge.path(fmt.Sprintf("/channels/%d", ch.Conversation.ID)), map[string]any{"name": "off-topic"})
-	var cu struct{ Conversation conversation }
-	mw.expect("conversation.updated", "presence").decode(t, &cu)
-	if cu.Conversation.Title != "off-topic" {
-		t.Fatalf("renamed %+v", cu.Conversation)
+	mw.expect("group.changed", "presence").decode(t, &gc)
+	if gc.Group.Channels[1].Name != "off-topic" {
+		t.Fatalf("renamed %+v", gc.Group)
 	}
-	mw.expect("group.updated", "presence")
 	// deleting the group removes everything for every member
 	ge.owner.must(204, "DELETE", ge.path(""), nil)
 	mw.expect("conversation.removed", "presence")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/chat"
 )
 
 func TestSignupLoginLogout(t *testing.T) {
@@ -32,7 +33,7 @@ func TestSignupLoginLogout(t *testing.T) {
 	}
 
 	// the cookie authenticates
-	var me struct{ User server.User }
+	var me struct{ User chat.User }
 	c.must(200, "GET", "/api/v1/me", nil).decode(t, &me)
 	if me.User.ID != out.User.ID {
 		t.Fatalf("me = %+v", me.User)
@@ -143,7 +144,7 @@ func TestCrossOriginCookieRequestsAreRefused(t *testing.T) {
 	c.header.Del("Sec-Fetch-Site")
 
 	// no effect: the name is unchanged and the session still works
-	var me struct{ User server.User }
+	var me struct{ User chat.User }
 	c.must(200, "GET", "/api/v1/me", nil).decode(t, &me)
 	if me.User.DisplayName != "alice" {
 		t.Fatalf("refused request had an effect: %+v", me.User)
@@ -203,10 +204,10 @@ func TestSignupClosed(t *testing.T) {
 
 func TestAuthRateLimits(t *testing.T) {
 	e := newEnv(t, func(o *server.Options) {
-		o.Limits = server.Limits{
-			Signup:    server.Rate{Per: 0.01, Burst: 2},
-			LoginIP:   server.Rate{Per: 0.01, Burst: 5},
-			LoginUser: server.Rate{Per: 0.01, Burst: 3},
+		o.Limits = chat.Limits{
+			Signup:    chat.Rate{Per: 0.01, Burst: 2},
+			LoginIP:   chat.Rate{Per: 0.01, Burst: 5},
+			LoginUser: chat.Rate{Per: 0.01, Burst: 3},
 		}
 	})
 	e.signup("alice")

@@ -18,7 +18,7 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
-	checks := append([]Check{{Name: "database", Ping: s.opts.DB.Ping}}, s.opts.Checks...)
+	checks := append([]Check{{Name: "database", Ping: s.chat.Ping}}, s.opts.Checks...)
 	out := make(map[string]string, len(checks))
 	var mu sync.Mutex
 	var wg sync.WaitGroup

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"github.com/parleychat/parley/server/chat"
 	"io/fs"
 	"net/http"
 	"path"
@@ -18,7 +19,7 @@ func (s *Server) handleUI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
-		s.respondError(w, r, errNotFound)
+		s.respondError(w, r, chat.ErrNotFound)
 		return
 	}
 	ui := s.opts.UI

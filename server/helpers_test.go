@@ -15,11 +15,12 @@ import (
 	"testing/fstest"
 
 	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/chat"
 	"github.com/parleychat/parley/store/storetest"
 )
 
 // testArgon2 keeps tests fast; TestPasswordHashing covers the defaults.
-var testArgon2 = server.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
+var testArgon2 = chat.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
 
 type env struct {
 	t   *testing.T
@@ -32,7 +33,7 @@ func newEnv(t *testing.T, mod ...func(*server.Options)) *env {
 	o := server.Options{
 		NodeID:         "test",
 		SignupOpen:     true,
-		Hasher:         server.NewHasher(testArgon2),
+		Hasher:         chat.NewHasher(testArgon2),
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
 		UI: fstest.MapFS{
 			"index.html":         {Data: []byte("<!doctype html><title>Parley</title>")},
@@ -145,8 +146,8 @@ func (c *client) must(want int, method, path string, body any) resp {
 }
 
 type authOut struct {
-	User  server.User `json:"user"`
-	Token string      `json:"token"`
+	User  chat.User `json:"user"`
+	Token string    `json:"token"`
 }
 
 // signup makes a user and returns a client logged in by cookie.

@@ -9,52 +9,71 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleychat/parley/server/chat"
 	"github.com/parleychat/parley/server/event"
 	"github.com/parleychat/parley/server/presence"
-	"github.com/parleychat/parley/store"
 )
 
 // DefaultHeartbeat is how often a node refreshes the presence of its users
 // (well inside presence.DefaultTTL) and checks their sessions.
 const DefaultHeartbeat = 20 * time.Second
 
-// Hub knows this node's WebSocket connections: which users are connected and
-// which conversations they are in. It binds the bus topics they need
-// (reference-counted: the first local interest binds, the last unbinds) and
-// hands every arriving event to the right connections.
+// presenceWait bounds how long a new connection waits for the tracker to
+// record it before hello goes out anyway (a slow or absent presence store
+// must not hold up messaging).
+const presenceWait = 500 * time.Millisecond
+
+// Hub knows this node's WebSocket connections: which users are connected,
+// which conversations and groups they are in. It binds the bus topics they
+// need (reference-counted: the first local interest binds, the last
+// unbinds) and hands every arriving event to the right connections.
 //
 // One mutex guards the maps. Deliveries copy the recipients under it and
 // send outside it, never blocking: a full connection buffer closes that
-// connection. Bus I/O happens outside the lock, serialised by bindMu.
+// connection. Bus I/O happens outside the lock, serialised by bindMu;
+// presence I/O happens in one goroutine of its own (presence.go), never
+// under a lock.
 type Hub struct {
-	db      *store.DB
-	bus     event.Bus
-	tracker presence.Tracker
-	log     *slog.Logger
-	node    string
-	m       *hubMetrics
-	onPres  func(ctx context.Context, userID int64, online bool) // publish a presence transition
+	bus       event.Bus
+	tracker   presence.Tracker
+	chat      *chat.Service
+	log       *slog.Logger
+	node      string
+	m         *hubMetrics
+	every     time.Duration // heartbeat interval
+	frameRate chat.Rate
 
 	mu     sync.Mutex
 	users  map[int64]*localUser
 	convs  map[int64]map[int64]struct{} // conversation → local users in it
-	marked map[int64]bool               // users this node has told the tracker about
+	groups map[int64]map[int64]struct{} // group → local users in it
 	closed bool
 
 	bindMu sync.Mutex
 	bound  map[string]bool
 
-	presMu [64]sync.Mutex // serialises presence transitions per user
-
-	every time.Duration // heartbeat interval
+	pres *presenceWorker
 
 	wg   sync.WaitGroup
 	stop chan struct{}
 }
 
 type localUser struct {
-	conns map[*Conn]struct{}
-	convs map[int64]struct{}
+	conns  map[*Conn]struct{}
+	convs  map[int64]struct{}
+	groups map[int64]struct{}
+}
+
+type hubOptions struct {
+	Bus       event.Bus
+	Tracker   presence.Tracker
+	Chat      *chat.Service
+	Log       *slog.Logger
+	Node      string
+	Metrics   prometheus.Registerer
+	Heartbeat time.Duration
+	FrameRate chat.Rate
+	Resync    <-chan struct{} // the bus lost events: every client resyncs
 }
 
 type hubMetrics struct {
@@ -70,7 +89,7 @@ func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
 	m := &hubMetrics{
 		connections: prometheus.NewGauge(prometheus.GaugeOpts{Name: "parley_ws_connections", Help: "Open WebSocket connections on this node."}),
 		slowCloses:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_ws_slow_consumer_closes_total", Help: "Connections closed because their send buffer was full."}),
-		dropped:     prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_ws_dropped_frames_total", Help: "Typing and presence frames dropped under pressure."}),
+		dropped:     prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_ws_dropped_frames_total", Help: "Droppable frames (typing, presence, errors) dropped under pressure."}),
 		deliveries:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_ws_deliveries_total", Help: "Frames queued to WebSocket connections."}),
 		events:      prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_events_received_total", Help: "Events received from the bus."}),
 	}
@@ -82,75 +101,48 @@ func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
 	return m
 }
 
-func newHub(db *store.DB, tracker presence.Tracker, log *slog.Logger, node string, m *hubMetrics, every time.Duration) *Hub {
-	if every <= 0 {
-		every = DefaultHeartbeat
+// newHub makes the hub and starts its heartbeat and presence work.
+func newHub(o hubOptions) *Hub {
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = DefaultHeartbeat
 	}
-	return &Hub{every: every,
-		db: db, tracker: tracker, log: log, node: node, m: m,
+	h := &Hub{every: o.Heartbeat, frameRate: o.FrameRate,
+		bus: o.Bus, tracker: o.Tracker, chat: o.Chat, log: o.Log, node: o.Node, m: newHubMetrics(o.Metrics),
 		users: make(map[int64]*localUser), convs: make(map[int64]map[int64]struct{}),
-		marked: make(map[int64]bool), bound: make(map[string]bool), stop: make(chan struct{}),
+		groups: make(map[int64]map[int64]struct{}), bound: make(map[string]bool), stop: make(chan struct{}),
 	}
-}
-
-// start begins the presence heartbeat.
-func (h *Hub) start() {
-	h.wg.Go(func() {
-		t := time.NewTicker(h.every)
-		defer t.Stop()
-		for {
-			select {
-			case <-h.stop:
-				return
-			case <-t.C:
-				h.mu.Lock()
-				ids := make([]int64, 0, len(h.users))
-				for id := range h.users {
-					ids = append(ids, id)
+	if o.Tracker != nil {
+		h.pres = newPresenceWorker(h)
+		h.wg.Go(h.pres.run)
+		h.wg.Go(h.checkSessionsLoop)
+	}
+	if o.Resync != nil {
+		h.wg.Go(func() {
+			for {
+				select {
+				case <-h.stop:
+					return
+				case <-o.Resync:
+					h.resyncAll()
 				}
-				h.mu.Unlock()
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				h.heartbeat(ctx, ids)
-				h.checkSessions(ctx)
-				cancel()
 			}
-		}
-	})
+		})
+	}
+	return h
 }
 
-// heartbeat refreshes the presence of local users, and brings back those
-// the tracker lost (its store restarted, or was down): presence recovers by
-// itself.
-func (h *Hub) heartbeat(ctx context.Context, ids []int64) {
-	missing, err := h.tracker.Heartbeat(ctx, ids)
-	if err != nil {
-		h.log.Warn("presence heartbeat failed", "err", err)
-		// the store may be down: try again next time, from scratch
-		h.mu.Lock()
-		for _, id := range ids {
-			delete(h.marked, id)
+func (h *Hub) checkSessionsLoop() {
+	t := time.NewTicker(h.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			h.checkSessions(ctx)
+			cancel()
 		}
-		h.mu.Unlock()
-		return
-	}
-	for _, id := range missing {
-		h.mu.Lock()
-		delete(h.marked, id)
-		h.mu.Unlock()
-		h.syncPresence(ctx, id)
-	}
-	// a user marked missing above, or never marked because the tracker
-	// failed at connect, is connected again now
-	h.mu.Lock()
-	var unmarked []int64
-	for id := range h.users {
-		if !h.marked[id] {
-			unmarked = append(unmarked, id)
-		}
-	}
-	h.mu.Unlock()
-	for _, id := range unmarked {
-		h.syncPresence(ctx, id)
 	}
 }
 
@@ -161,7 +153,7 @@ func (h *Hub) checkSessions(ctx context.Context) {
 	bySession := make(map[int64][]*Conn)
 	for _, lu := range h.users {
 		for c := range lu.conns {
-			bySession[c.sessionID] = append(bySession[c.sessionID], c)
+			bySession[c.me.SessionID] = append(bySession[c.me.SessionID], c)
 		}
 	}
 	h.mu.Unlock()
@@ -172,7 +164,7 @@ func (h *Hub) checkSessions(ctx context.Context) {
 	for id := range bySession {
 		ids = append(ids, id)
 	}
-	live, err := h.db.ListLiveSessions(ctx, ids)
+	live, err := h.chat.LiveSessions(ctx, ids)
 	if err != nil {
 		h.log.Warn("session check failed", "err", err)
 		return
@@ -191,15 +183,15 @@ func (h *Hub) checkSessions(ctx context.Context) {
 // conversations reaches this node before it returns; only then may hello go
 // out.
 func (h *Hub) register(ctx context.Context, c *Conn) error {
-	uid := c.user.ID
+	uid := c.me.ID()
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return errUnavailable
+		return chat.ErrUnavailable
 	}
 	lu := h.users[uid]
 	if lu == nil {
-		lu = &localUser{conns: make(map[*Conn]struct{}), convs: make(map[int64]struct{})}
+		lu = &localUser{conns: make(map[*Conn]struct{}), convs: make(map[int64]struct{}), groups: make(map[int64]struct{})}
 		h.users[uid] = lu
 	}
 	lu.conns[c] = struct{}{}
@@ -208,104 +200,90 @@ func (h *Hub) register(ctx context.Context, c *Conn) error {
 
 	// The user topic first, so no join is missed while the list loads.
 	h.syncTopics(ctx, []string{event.UserTopic(uid)})
-	ids, err := h.db.ListUserConversationIDs(ctx, uid)
+	routes, err := h.chat.UserRoutes(ctx, uid)
 	if err != nil {
 		return err
 	}
-	h.join(uid, ids)
-	topics := make([]string, 0, len(ids))
-	for _, id := range ids {
-		topics = append(topics, event.ConversationTopic(id))
-	}
+	h.mu.Lock()
+	topics := h.route(uid, routes.Conversations, nil, routes.Groups, nil)
+	h.mu.Unlock()
 	h.syncTopics(ctx, topics)
-	h.syncPresence(ctx, uid)
+	h.pres.changed(uid, presenceWait)
 	return nil
 }
 
 // unregister removes c; the user's last connection takes their
-// conversations' topics with it.
+// conversations' and groups' topics with it.
 func (h *Hub) unregister(c *Conn) {
-	uid := c.user.ID
+	uid := c.me.ID()
 	var topics []string
 	h.mu.Lock()
 	lu := h.users[uid]
-	if lu == nil {
-		h.mu.Unlock()
-		return
-	}
-	if _, ok := lu.conns[c]; !ok {
+	if lu == nil || !has(lu.conns, c) {
 		h.mu.Unlock()
 		return
 	}
 	delete(lu.conns, c)
 	if len(lu.conns) == 0 {
+		topics = h.route(uid, nil, keys(lu.convs), nil, keys(lu.groups))
 		delete(h.users, uid)
 		topics = append(topics, event.UserTopic(uid))
-		for cid := range lu.convs {
-			if set := h.convs[cid]; set != nil {
-				delete(set, uid)
-				if len(set) == 0 {
-					delete(h.convs, cid)
-				}
-			}
-			topics = append(topics, event.ConversationTopic(cid))
-		}
 	}
 	h.mu.Unlock()
 	h.m.connections.Dec()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	h.syncTopics(ctx, topics)
-	h.syncPresence(ctx, uid)
+	h.pres.changed(uid, 0)
 }
 
-// join records that uid's local connections are in the conversations ids.
-func (h *Hub) join(uid int64, ids []int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	lu := h.users[uid]
-	if lu == nil {
-		return
-	}
-	for _, id := range ids {
-		lu.convs[id] = struct{}{}
-		set := h.convs[id]
-		if set == nil {
-			set = make(map[int64]struct{})
-			h.convs[id] = set
-		}
-		set[uid] = struct{}{}
-	}
+func has[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
 }
 
-func (h *Hub) leave(uid int64, ids []int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+func keys(m map[int64]struct{}) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// route records that uid's local connections joined or left conversations
+// and groups, and returns the topics whose binding may have to change.
+// Call it with h.mu held.
+func (h *Hub) route(uid int64, joinConvs, leaveConvs, joinGroups, leaveGroups []int64) []string {
 	lu := h.users[uid]
 	if lu == nil {
-		return
+		return nil
 	}
-	for _, id := range ids {
-		delete(lu.convs, id)
-		if set := h.convs[id]; set != nil {
-			delete(set, uid)
-			if len(set) == 0 {
-				delete(h.convs, id)
+	var topics []string
+	apply := func(ids []int64, mine map[int64]struct{}, all map[int64]map[int64]struct{}, join bool, topic func(int64) string) {
+		for _, id := range ids {
+			topics = append(topics, topic(id))
+			if join {
+				mine[id] = struct{}{}
+				if all[id] == nil {
+					all[id] = make(map[int64]struct{})
+				}
+				all[id][uid] = struct{}{}
+				continue
+			}
+			delete(mine, id)
+			if set := all[id]; set != nil {
+				delete(set, uid)
+				if len(set) == 0 {
+					delete(all, id)
+				}
 			}
 		}
 	}
-}
-
-// isMember reports whether uid, connected here, is in conversation cid.
-func (h *Hub) isMember(uid, cid int64) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	lu := h.users[uid]
-	if lu == nil {
-		return false
-	}
-	_, ok := lu.convs[cid]
-	return ok
+	apply(joinConvs, lu.convs, h.convs, true, event.ConversationTopic)
+	apply(leaveConvs, lu.convs, h.convs, false, event.ConversationTopic)
+	apply(joinGroups, lu.groups, h.groups, true, event.GroupTopic)
+	apply(leaveGroups, lu.groups, h.groups, false, event.GroupTopic)
+	return topics
 }
 
 // wanted reports whether this node still needs topic.
@@ -318,6 +296,8 @@ func (h *Hub) wanted(topic string) bool {
 		return h.users[id] != nil
 	case 'c':
 		return len(h.convs[id]) > 0
+	case 'g':
+		return len(h.groups[id]) > 0
 	}
 	return false
 }
@@ -348,90 +328,52 @@ func (h *Hub) syncTopics(ctx context.Context, topics []string) {
 	}
 }
 
-// syncPresence tells the tracker whether uid has connections here, and
-// publishes the transition when the user came online or went offline
-// everywhere.
-func (h *Hub) syncPresence(ctx context.Context, uid int64) {
-	mu := &h.presMu[uint64(uid)%uint64(len(h.presMu))]
-	mu.Lock()
-	defer mu.Unlock()
-	h.mu.Lock()
-	local, marked := h.users[uid] != nil, h.marked[uid]
-	h.mu.Unlock()
-	switch {
-	case local && !marked:
-		came, err := h.tracker.Connect(ctx, uid)
-		if err != nil {
-			h.log.Warn("presence connect failed", "user_id", uid, "err", err)
-			return
-		}
-		h.mu.Lock()
-		h.marked[uid] = true
-		h.mu.Unlock()
-		if came && h.onPres != nil {
-			h.onPres(ctx, uid, true)
-		}
-	case !local && marked:
-		h.mu.Lock()
-		delete(h.marked, uid)
-		h.mu.Unlock()
-		went, err := h.tracker.Disconnect(ctx, uid)
-		if err != nil {
-			h.log.Warn("presence disconnect failed", "user_id", uid, "err", err)
-		}
-		if went && h.onPres != nil {
-			h.onPres(ctx, uid, false)
-		}
-	}
-}
-
-// deliver is the bus Handler: it applies the event's routing changes and
-// queues its frame to every local recipient, without blocking.
+// deliver is the bus Handler: it applies the event's routing changes to
+// its recipients, binds what they now need, and queues its frame to every
+// one of their connections, without blocking.
 func (h *Hub) deliver(ev event.Event) {
 	h.m.events.Inc()
 	if ev.At > 0 && ev.Frame != nil {
 		h.m.latency.Observe(time.Since(time.Unix(0, ev.At)).Seconds())
 	}
 	kind, id := parseTopic(ev.Topic)
-	if kind == 'u' && (len(ev.Join) > 0 || len(ev.Leave) > 0) {
-		h.join(id, ev.Join)
-		h.leave(id, ev.Leave)
-		topics := make([]string, 0, len(ev.Join)+len(ev.Leave))
-		for _, cid := range append(append([]int64(nil), ev.Join...), ev.Leave...) {
-			topics = append(topics, event.ConversationTopic(cid))
-		}
-		// Bind before delivering anything else, so the conversation's next
-		// events reach these connections: this delays the delivery path by
-		// one bind, but never under the hub lock.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		h.syncTopics(ctx, topics)
-		cancel()
-	}
-	if ev.Frame == nil && len(ev.CloseSessions) == 0 {
-		return
-	}
+	var recipients []int64
 	var targets []*Conn
+	var topics []string
+	routes := len(ev.Join)+len(ev.Leave)+len(ev.JoinGroups)+len(ev.LeaveGroups) > 0
 	h.mu.Lock()
 	switch kind {
 	case 'u':
-		if lu := h.users[id]; lu != nil {
-			for c := range lu.conns {
-				targets = append(targets, c)
-			}
+		if h.users[id] != nil {
+			recipients = []int64{id}
 		}
 	case 'c':
-		for uid := range h.convs[id] {
-			if uid == ev.ExceptUser {
-				continue
-			}
-			for c := range h.users[uid].conns {
-				targets = append(targets, c)
-			}
+		recipients = keys(h.convs[id])
+	case 'g':
+		recipients = keys(h.groups[id])
+	}
+	for _, uid := range recipients {
+		if routes {
+			topics = append(topics, h.route(uid, ev.Join, ev.Leave, ev.JoinGroups, ev.LeaveGroups)...)
+		}
+		if uid == ev.ExceptUser {
+			continue
+		}
+		for c := range h.users[uid].conns {
+			targets = append(targets, c)
 		}
 	}
 	h.mu.Unlock()
+	if len(topics) > 0 {
+		// Bind before delivering, so the conversations' next events reach
+		// these connections: this delays the delivery path by one bind, but
+		// never under the hub lock.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		h.syncTopics(ctx, dedupe(topics))
+		cancel()
+	}
 	for _, c := range targets {
-		if closesSession(ev.CloseSessions, c.sessionID) {
+		if closesSession(ev.CloseSessions, c.me.SessionID) {
 			c.close(4001, "session ended")
 			continue
 		}
@@ -439,6 +381,18 @@ func (h *Hub) deliver(ev event.Event) {
 			c.enqueue(ev.Frame, ev.Droppable)
 		}
 	}
+}
+
+func dedupe(ts []string) []string {
+	seen := make(map[string]bool, len(ts))
+	out := ts[:0]
+	for _, t := range ts {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func closesSession(ids []int64, id int64) bool {
@@ -450,7 +404,7 @@ func closesSession(ids []int64, id int64) bool {
 	return false
 }
 
-// parseTopic splits "u.12" or "c.34".
+// parseTopic splits "u.12", "g.5" or "c.34".
 func parseTopic(t string) (byte, int64) {
 	if len(t) < 3 || t[1] != '.' {
 		return 0, 0
@@ -462,6 +416,19 @@ func parseTopic(t string) (byte, int64) {
 	return t[0], id
 }
 
+// all returns every local connection.
+func (h *Hub) all() []*Conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*Conn
+	for _, lu := range h.users {
+		for c := range lu.conns {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // shutdown closes every connection with 1001 (going away) and waits for
 // them, within ctx.
 func (h *Hub) shutdown(ctx context.Context) {
@@ -471,17 +438,15 @@ func (h *Hub) shutdown(ctx context.Context) {
 		return
 	}
 	h.closed = true
-	var all []*Conn
-	for _, lu := range h.users {
-		for c := range lu.conns {
-			all = append(all, c)
-		}
-	}
 	h.mu.Unlock()
-	close(h.stop)
+	all := h.all()
 	for _, c := range all {
 		c.close(1001, "server shutting down")
 	}
+	defer func() {
+		close(h.stop) // the presence worker records the last departures first
+		h.wg.Wait()
+	}()
 	for _, c := range all {
 		select {
 		case <-c.finished:
@@ -489,35 +454,16 @@ func (h *Hub) shutdown(ctx context.Context) {
 			return
 		}
 	}
-	h.wg.Wait()
 }
 
 // resyncAll closes every local connection with 1012 (service restart): the
 // bus lost events, and clients reconnect and /sync to get them.
 func (h *Hub) resyncAll() {
-	h.mu.Lock()
-	var all []*Conn
-	for _, lu := range h.users {
-		for c := range lu.conns {
-			all = append(all, c)
-		}
-	}
-	h.mu.Unlock()
+	all := h.all()
 	if len(all) > 0 {
 		h.log.Warn("the event bus reconnected: asking local clients to resync", "connections", len(all))
 	}
 	for _, c := range all {
 		c.close(1012, "events may have been missed: reconnect and sync")
 	}
-}
-
-// count returns the number of local connections (for tests and logs).
-func (h *Hub) count() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for _, lu := range h.users {
-		n += len(lu.conns)
-	}
-	return n
 }

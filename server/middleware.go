@@ -189,7 +189,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				panic(v)
 			}
 			s.log.Error("panic", "panic", v, "request_id", requestID(r.Context()), "stack", string(debug.Stack()))
-			s.respondError(w, r, newError(http.StatusInternalServerError, "internal", "Something went wrong on the server."))
+			s.respondError(w, r, errInternal)
 		}()
 		next.ServeHTTP(w, r)
 	})

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/parleychat/parley/server/chat"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -19,7 +20,7 @@ func (s *Server) routes() http.Handler {
 
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.checkOrigin)
-		r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.respondError(w, r, errNotFound) })
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.respondError(w, r, chat.ErrNotFound) })
 
 		r.Post("/auth/signup", s.handleSignup)
 		r.Post("/auth/login", s.handleLogin)
@@ -41,8 +42,8 @@ func (s *Server) routes() http.Handler {
 			r.Post("/direct", s.handleDirect)
 			r.Get("/conversations/{id}", s.handleGetConversation)
 			r.Patch("/conversations/{id}", s.handlePatchConversation)
-			r.Delete("/conversations/{id}", s.handleDeleteConversation)
-			r.Post("/conversations/{id}/clear", s.handleClearConversation)
+			r.Delete("/conversations/{id}", s.clearConversation(true))
+			r.Post("/conversations/{id}/clear", s.clearConversation(false))
 			r.Get("/conversations/{id}/messages", s.handleListMessages)
 			r.Post("/conversations/{id}/messages", s.handleSendMessage)
 			r.Get("/conversations/{id}/receipts", s.handleListReceipts)

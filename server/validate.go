@@ -6,9 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
-	"unicode"
+	"strconv"
 	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/parleychat/parley/server/chat"
 )
 
 // maxBody bounds every request body (the protocol's 64 KiB).
@@ -29,20 +32,25 @@ func decode(r *http.Request, v any) error {
 		}
 		return errInvalidJSON
 	}
+	return decodeJSON(body, v)
+}
+
+// decodeJSON reads one JSON object into v (a request body or a frame's data).
+func decodeJSON(body []byte, v any) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' || !utf8.Valid(body) {
 		return errInvalidJSON
 	}
 	// PostgreSQL text cannot hold NUL: refuse it here, for every field
 	if bytes.Contains(body, []byte(`\u0000`)) {
-		return validation("", "Text may not contain NUL characters.")
+		return chat.Validation("", "Text may not contain NUL characters.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) && ute.Field != "" {
-			return validation(ute.Field, "has the wrong type")
+			return chat.Validation(ute.Field, "has the wrong type")
 		}
 		return errInvalidJSON
 	}
@@ -52,45 +60,24 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-// normalizeUsername folds a username to lower case and checks it: 3–32 of
-// a-z 0-9 _ . -
-func normalizeUsername(s string) (string, error) {
-	u := strings.ToLower(s)
-	if n := len(u); n < 3 || n > 32 {
-		return "", validation("username", "Username must be 3 to 32 characters.")
+// pathID reads a positive integer id from the path; anything else is 404.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(chi.URLParam(r, name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, chat.ErrNotFound
 	}
-	for _, c := range u {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return "", validation("username", "Username may use only letters a–z, digits, and _ . -")
-		}
-	}
-	return u, nil
+	return id, nil
 }
 
-func checkPassword(field, p string) error {
-	if !utf8.ValidString(p) {
-		return validation(field, "Password must be valid text.")
+// queryInt reads an optional whole-number query parameter.
+func queryInt(r *http.Request, name, msg string) (*int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil, nil
 	}
-	if n := utf8.RuneCountInString(p); n < 8 || n > 256 {
-		return validation(field, "Password must be 8 to 256 characters.")
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return nil, chat.Validation(name, msg)
 	}
-	return nil
-}
-
-// normalizeDisplayName trims a display name and checks it: 1–64 characters,
-// no control characters.
-func normalizeDisplayName(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if !utf8.ValidString(s) {
-		return "", validation("display_name", "Display name must be valid text.")
-	}
-	if n := utf8.RuneCountInString(s); n < 1 || n > 64 {
-		return "", validation("display_name", "Display name must be 1 to 64 characters.")
-	}
-	for _, c := range s {
-		if unicode.IsControl(c) {
-			return "", validation("display_name", "Display name must not contain control characters.")
-		}
-	}
-	return s, nil
+	return &n, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/chat"
 )
 
 func TestWebSocketAuth(t *testing.T) {
@@ -188,8 +189,8 @@ func TestWebSocketBadFrames(t *testing.T) {
 
 func TestWebSocketRateLimits(t *testing.T) {
 	e := newEnv(t, func(o *server.Options) {
-		o.SendRate = server.Rate{Per: 0.01, Burst: 3}
-		o.FrameRate = server.Rate{Per: 0.01, Burst: 8}
+		o.Limits.Send = chat.Rate{Per: 0.01, Burst: 3}
+		o.FrameRate = chat.Rate{Per: 0.01, Burst: 8}
 	})
 	alice, bob := e.user("alice"), e.user("bob")
 	conv := alice.direct(bob)

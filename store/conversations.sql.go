@@ -106,17 +106,19 @@ const listConversations = `-- name: ListConversations :many
 SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, unread_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid FROM member_conversations mc
 WHERE mc.member_id = $1
   AND ($2::bigint IS NULL OR mc.id = $2)
-  AND ($3::boolean OR NOT mc.hidden)
-  AND ($4::text IS NULL
-       OR parley_changed_since(mc.member_change_xid, $4)
-       OR parley_changed_since(mc.conversation_change_xid, $4)
-       OR parley_changed_since(mc.peer_change_xid, $4))
+  AND ($3::bigint IS NULL OR mc.group_id = $3)
+  AND ($4::boolean OR NOT mc.hidden)
+  AND ($5::text IS NULL
+       OR parley_changed_since(mc.member_change_xid, $5)
+       OR parley_changed_since(mc.conversation_change_xid, $5)
+       OR parley_changed_since(mc.peer_change_xid, $5))
 ORDER BY mc.pinned DESC, mc.updated_at DESC, mc.id DESC
 `
 
 type ListConversationsParams struct {
 	UserID         int64
 	ConversationID *int64
+	GroupID        *int64
 	IncludeHidden  bool
 	Since          *string
 }
@@ -128,6 +130,7 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 	rows, err := q.db.Query(ctx, listConversations,
 		arg.UserID,
 		arg.ConversationID,
+		arg.GroupID,
 		arg.IncludeHidden,
 		arg.Since,
 	)
@@ -183,20 +186,19 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 
 const listGroupConversations = `-- name: ListGroupConversations :many
 SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, unread_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid FROM member_conversations mc
-WHERE mc.group_id = $1::bigint
-  AND ($2::bigint IS NULL OR mc.id = $2)
+WHERE mc.group_id = $1::bigint AND mc.member_id = ANY($2::bigint[])
 ORDER BY mc.member_id, mc.id
 `
 
 type ListGroupConversationsParams struct {
-	GroupID        int64
-	ConversationID *int64
+	GroupID   int64
+	MemberIds []int64
 }
 
-// Every member's view of a group's channels (or of one channel), in one
-// query: for events that each member sees with their own counts and flags.
+// Some members' views of a group's channels, in one query: for the events
+// of the members whose own view changed.
 func (q *Queries) ListGroupConversations(ctx context.Context, arg ListGroupConversationsParams) ([]MemberConversation, error) {
-	rows, err := q.db.Query(ctx, listGroupConversations, arg.GroupID, arg.ConversationID)
+	rows, err := q.db.Query(ctx, listGroupConversations, arg.GroupID, arg.MemberIds)
 	if err != nil {
 		return nil, err
 	}
@@ -276,23 +278,31 @@ func (q *Queries) ListRemovals(ctx context.Context, arg ListRemovalsParams) ([]i
 	return items, nil
 }
 
-const listUserConversationIDs = `-- name: ListUserConversationIDs :many
-SELECT conversation_id FROM members WHERE user_id = $1
+const listUserRoutes = `-- name: ListUserRoutes :many
+SELECT m.conversation_id, c.group_id FROM members m JOIN conversations c ON c.id = m.conversation_id
+WHERE m.user_id = $1
 `
 
-func (q *Queries) ListUserConversationIDs(ctx context.Context, userID int64) ([]int64, error) {
-	rows, err := q.db.Query(ctx, listUserConversationIDs, userID)
+type ListUserRoutesRow struct {
+	ConversationID int64
+	GroupID        *int64
+}
+
+// A user's conversations, with the group of each channel: what a new
+// connection of theirs routes.
+func (q *Queries) ListUserRoutes(ctx context.Context, userID int64) ([]ListUserRoutesRow, error) {
+	rows, err := q.db.Query(ctx, listUserRoutes, userID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []int64{}
+	items := []ListUserRoutesRow{}
 	for rows.Next() {
-		var conversation_id int64
-		if err := rows.Scan(&conversation_id); err != nil {
+		var i ListUserRoutesRow
+		if err := rows.Scan(&i.ConversationID, &i.GroupID); err != nil {
 			return nil, err
 		}
-		items = append(items, conversation_id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -27,26 +27,38 @@ func (q *Queries) AddChannelMembers(ctx context.Context, arg AddChannelMembersPa
 	return err
 }
 
-const addGroupMember = `-- name: AddGroupMember :one
-INSERT INTO group_members (group_id, user_id, role) VALUES ($1, $2, $3) RETURNING group_id, user_id, role, joined_at
+const addGroupMembers = `-- name: AddGroupMembers :many
+INSERT INTO group_members (group_id, user_id, role)
+SELECT $1::bigint, unnest($2::bigint[]), $3::text
+ON CONFLICT (group_id, user_id) DO NOTHING
+RETURNING user_id
 `
 
-type AddGroupMemberParams struct {
+type AddGroupMembersParams struct {
 	GroupID int64
-	UserID  int64
+	UserIds []int64
 	Role    string
 }
 
-func (q *Queries) AddGroupMember(ctx context.Context, arg AddGroupMemberParams) (GroupMember, error) {
-	row := q.db.QueryRow(ctx, addGroupMember, arg.GroupID, arg.UserID, arg.Role)
-	var i GroupMember
-	err := row.Scan(
-		&i.GroupID,
-		&i.UserID,
-		&i.Role,
-		&i.JoinedAt,
-	)
-	return i, err
+// Adds users to a group, skipping those already in it; returns who was added.
+func (q *Queries) AddGroupMembers(ctx context.Context, arg AddGroupMembersParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, addGroupMembers, arg.GroupID, arg.UserIds, arg.Role)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var user_id int64
+		if err := rows.Scan(&user_id); err != nil {
+			return nil, err
+		}
+		items = append(items, user_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const addGroupRemovals = `-- name: AddGroupRemovals :exec
@@ -82,33 +94,15 @@ func (q *Queries) AddRemovals(ctx context.Context, arg AddRemovalsParams) error 
 	return err
 }
 
-const clearGroupRemoval = `-- name: ClearGroupRemoval :exec
-DELETE FROM group_removals WHERE user_id = $1 AND group_id = $2
+const countExistingUsers = `-- name: CountExistingUsers :one
+SELECT count(*) FROM users WHERE id = ANY($1::bigint[])
 `
 
-type ClearGroupRemovalParams struct {
-	UserID  int64
-	GroupID int64
-}
-
-func (q *Queries) ClearGroupRemoval(ctx context.Context, arg ClearGroupRemovalParams) error {
-	_, err := q.db.Exec(ctx, clearGroupRemoval, arg.UserID, arg.GroupID)
-	return err
-}
-
-const clearRemovals = `-- name: ClearRemovals :exec
-DELETE FROM removals WHERE user_id = $1 AND conversation_id = ANY($2::bigint[])
-`
-
-type ClearRemovalsParams struct {
-	UserID          int64
-	ConversationIds []int64
-}
-
-// A user is back in these conversations.
-func (q *Queries) ClearRemovals(ctx context.Context, arg ClearRemovalsParams) error {
-	_, err := q.db.Exec(ctx, clearRemovals, arg.UserID, arg.ConversationIds)
-	return err
+func (q *Queries) CountExistingUsers(ctx context.Context, ids []int64) (int64, error) {
+	row := q.db.QueryRow(ctx, countExistingUsers, ids)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
 }
 
 const createChannel = `-- name: CreateChannel :one
@@ -245,17 +239,6 @@ func (q *Queries) GetGroupMember(ctx context.Context, arg GetGroupMemberParams) 
 	return i, err
 }
 
-const getGroupName = `-- name: GetGroupName :one
-SELECT name FROM groups WHERE id = $1
-`
-
-func (q *Queries) GetGroupName(ctx context.Context, id int64) (string, error) {
-	row := q.db.QueryRow(ctx, getGroupName, id)
-	var name string
-	err := row.Scan(&name)
-	return name, err
-}
-
 const getGroupRole = `-- name: GetGroupRole :one
 SELECT role FROM group_members WHERE group_id = $1 AND user_id = $2
 `
@@ -292,37 +275,87 @@ func (q *Queries) GetInvite(ctx context.Context, code string) (Invite, error) {
 	return i, err
 }
 
-const joinGroupChannels = `-- name: JoinGroupChannels :many
-INSERT INTO members (conversation_id, user_id)
-SELECT id, $1::bigint FROM conversations WHERE group_id = $2::bigint
-ON CONFLICT (conversation_id, user_id) DO NOTHING
-RETURNING conversation_id
+const getInvitePreview = `-- name: GetInvitePreview :one
+SELECT g.name,
+       (SELECT count(*) FROM group_members x WHERE x.group_id = g.id)::bigint AS member_count,
+       EXISTS (SELECT 1 FROM group_members x WHERE x.group_id = g.id AND x.user_id = $1) AS is_member
+FROM groups g WHERE g.id = $2
 `
 
-type JoinGroupChannelsParams struct {
+type GetInvitePreviewParams struct {
 	UserID  int64
 	GroupID int64
 }
 
-// A new group member joins every channel.
-func (q *Queries) JoinGroupChannels(ctx context.Context, arg JoinGroupChannelsParams) ([]int64, error) {
-	rows, err := q.db.Query(ctx, joinGroupChannels, arg.UserID, arg.GroupID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []int64{}
-	for rows.Next() {
-		var conversation_id int64
-		if err := rows.Scan(&conversation_id); err != nil {
-			return nil, err
-		}
-		items = append(items, conversation_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+type GetInvitePreviewRow struct {
+	Name        string
+	MemberCount int64
+	IsMember    bool
+}
+
+func (q *Queries) GetInvitePreview(ctx context.Context, arg GetInvitePreviewParams) (GetInvitePreviewRow, error) {
+	row := q.db.QueryRow(ctx, getInvitePreview, arg.UserID, arg.GroupID)
+	var i GetInvitePreviewRow
+	err := row.Scan(&i.Name, &i.MemberCount, &i.IsMember)
+	return i, err
+}
+
+const getSharedGroup = `-- name: GetSharedGroup :one
+SELECT g.id, g.name, g.description, g.created_at, g.updated_at, g.change_xid, (SELECT count(*) FROM group_members x WHERE x.group_id = g.id)::bigint AS member_count
+FROM groups g WHERE g.id = $1
+`
+
+type GetSharedGroupRow struct {
+	ID          int64
+	Name        string
+	Description string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ChangeXid   int64
+	MemberCount int64
+}
+
+// A group's fields that every member sees alike.
+func (q *Queries) GetSharedGroup(ctx context.Context, id int64) (GetSharedGroupRow, error) {
+	row := q.db.QueryRow(ctx, getSharedGroup, id)
+	var i GetSharedGroupRow
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Description,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ChangeXid,
+		&i.MemberCount,
+	)
+	return i, err
+}
+
+const joinGroupChannels = `-- name: JoinGroupChannels :exec
+WITH joined AS (
+    INSERT INTO members (conversation_id, user_id)
+    SELECT c.id, u.id FROM conversations c CROSS JOIN unnest($2::bigint[]) AS u(id)
+    WHERE c.group_id = $1::bigint
+    ON CONFLICT (conversation_id, user_id) DO NOTHING
+    RETURNING conversation_id, user_id
+), cleared AS (
+    DELETE FROM removals r USING joined j
+    WHERE r.user_id = j.user_id AND r.conversation_id = j.conversation_id
+)
+DELETE FROM group_removals gr
+WHERE gr.group_id = $1::bigint AND gr.user_id = ANY($2::bigint[])
+`
+
+type JoinGroupChannelsParams struct {
+	GroupID int64
+	UserIds []int64
+}
+
+// New group members join every channel, and are back in what they had
+// lost: their removal tombstones go.
+func (q *Queries) JoinGroupChannels(ctx context.Context, arg JoinGroupChannelsParams) error {
+	_, err := q.db.Exec(ctx, joinGroupChannels, arg.GroupID, arg.UserIds)
+	return err
 }
 
 const leaveGroupChannels = `-- name: LeaveGroupChannels :many
@@ -373,6 +406,35 @@ func (q *Queries) ListGroupChannelIDs(ctx context.Context, groupID int64) ([]int
 			return nil, err
 		}
 		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listGroupChannels = `-- name: ListGroupChannels :many
+SELECT id, name FROM conversations WHERE group_id = $1::bigint ORDER BY id
+`
+
+type ListGroupChannelsRow struct {
+	ID   int64
+	Name string
+}
+
+func (q *Queries) ListGroupChannels(ctx context.Context, groupID int64) ([]ListGroupChannelsRow, error) {
+	rows, err := q.db.Query(ctx, listGroupChannels, groupID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListGroupChannelsRow{}
+	for rows.Next() {
+		var i ListGroupChannelsRow
+		if err := rows.Scan(&i.ID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -446,6 +508,53 @@ func (q *Queries) ListGroupMembers(ctx context.Context, groupID int64) ([]ListGr
 	return items, nil
 }
 
+const listGroupMembersByID = `-- name: ListGroupMembersByID :many
+SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, gm.role, gm.joined_at
+FROM group_members gm JOIN users ON users.id = gm.user_id
+WHERE gm.group_id = $1 AND gm.user_id = ANY($2::bigint[])
+ORDER BY users.id
+`
+
+type ListGroupMembersByIDParams struct {
+	GroupID int64
+	UserIds []int64
+}
+
+type ListGroupMembersByIDRow struct {
+	User     User
+	Role     string
+	JoinedAt time.Time
+}
+
+func (q *Queries) ListGroupMembersByID(ctx context.Context, arg ListGroupMembersByIDParams) ([]ListGroupMembersByIDRow, error) {
+	rows, err := q.db.Query(ctx, listGroupMembersByID, arg.GroupID, arg.UserIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListGroupMembersByIDRow{}
+	for rows.Next() {
+		var i ListGroupMembersByIDRow
+		if err := rows.Scan(
+			&i.User.ID,
+			&i.User.Username,
+			&i.User.DisplayName,
+			&i.User.PasswordHash,
+			&i.User.CreatedAt,
+			&i.User.LastSeenAt,
+			&i.Role,
+			&i.JoinedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listGroupRemovals = `-- name: ListGroupRemovals :many
 SELECT group_id FROM group_removals WHERE user_id = $1 AND parley_changed_since(change_xid, $2::text)
 `
@@ -468,6 +577,40 @@ func (q *Queries) ListGroupRemovals(ctx context.Context, arg ListGroupRemovalsPa
 			return nil, err
 		}
 		items = append(items, group_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listGroupRoles = `-- name: ListGroupRoles :many
+SELECT user_id, role FROM group_members WHERE group_id = $1 AND user_id = ANY($2::bigint[])
+`
+
+type ListGroupRolesParams struct {
+	GroupID int64
+	UserIds []int64
+}
+
+type ListGroupRolesRow struct {
+	UserID int64
+	Role   string
+}
+
+func (q *Queries) ListGroupRoles(ctx context.Context, arg ListGroupRolesParams) ([]ListGroupRolesRow, error) {
+	rows, err := q.db.Query(ctx, listGroupRoles, arg.GroupID, arg.UserIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListGroupRolesRow{}
+	for rows.Next() {
+		var i ListGroupRolesRow
+		if err := rows.Scan(&i.UserID, &i.Role); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -72,15 +72,73 @@ func (q *Queries) ApplyReceipts(ctx context.Context, arg ApplyReceiptsParams) ([
 	return items, nil
 }
 
-const countMembers = `-- name: CountMembers :one
-SELECT count(*) FROM members WHERE conversation_id = $1
+const countMembersOf = `-- name: CountMembersOf :many
+SELECT conversation_id, count(*) AS members FROM members
+WHERE conversation_id = ANY($1::bigint[])
+GROUP BY conversation_id
 `
 
-func (q *Queries) CountMembers(ctx context.Context, conversationID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, countMembers, conversationID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
+type CountMembersOfRow struct {
+	ConversationID int64
+	Members        int64
+}
+
+func (q *Queries) CountMembersOf(ctx context.Context, conversationIds []int64) ([]CountMembersOfRow, error) {
+	rows, err := q.db.Query(ctx, countMembersOf, conversationIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CountMembersOfRow{}
+	for rows.Next() {
+		var i CountMembersOfRow
+		if err := rows.Scan(&i.ConversationID, &i.Members); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listMemberPairs = `-- name: ListMemberPairs :many
+SELECT m.conversation_id, m.user_id
+FROM members m
+JOIN (SELECT unnest($1::bigint[]) AS conversation_id, unnest($2::bigint[]) AS user_id) v
+  ON m.conversation_id = v.conversation_id AND m.user_id = v.user_id
+`
+
+type ListMemberPairsParams struct {
+	ConversationIds []int64
+	UserIds         []int64
+}
+
+type ListMemberPairsRow struct {
+	ConversationID int64
+	UserID         int64
+}
+
+// Which of the pairs (conversation_ids[i], user_ids[i]) are memberships.
+func (q *Queries) ListMemberPairs(ctx context.Context, arg ListMemberPairsParams) ([]ListMemberPairsRow, error) {
+	rows, err := q.db.Query(ctx, listMemberPairs, arg.ConversationIds, arg.UserIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListMemberPairsRow{}
+	for rows.Next() {
+		var i ListMemberPairsRow
+		if err := rows.Scan(&i.ConversationID, &i.UserID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listReceipts = `-- name: ListReceipts :many

@@ -115,3 +115,15 @@ func Migrate(ctx context.Context, db *DB, schema string) (applied bool, err erro
 	})
 	return applied, err
 }
+
+// ExecScript runs a script of SQL statements on its own connection to url
+// (for tools such as `parley bench pg`).
+func ExecScript(ctx context.Context, url, script string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, script)
+	return err
+}

@@ -16,7 +16,7 @@ import (
 type Event struct {
 	ID     string `json:"id"`     // unique; receivers drop duplicates by it
 	Origin string `json:"origin"` // the publishing node
-	Topic  string `json:"topic"`  // UserTopic or ConversationTopic
+	Topic  string `json:"topic"`  // UserTopic, GroupTopic or ConversationTopic
 
 	// Frame is the WebSocket frame for clients, encoded once by the
 	// publisher and sent as is to every recipient; nil for an event that
@@ -27,11 +27,14 @@ type Event struct {
 	// ExceptUser is not sent the frame (typing goes to the other members).
 	ExceptUser int64 `json:"except_user,omitempty"`
 
-	// On a user topic: conversations the user joined or left. Nodes with
-	// the user's connections route those conversations' events to them,
-	// or stop, before the frame is delivered.
-	Join  []int64 `json:"join,omitempty"`
-	Leave []int64 `json:"leave,omitempty"`
+	// Routing changes for the topic's recipients (the user of a user
+	// topic, every member of a group or conversation topic): conversations
+	// and groups they joined or left. Nodes with their connections route
+	// those topics' events to them, or stop, before the frame is delivered.
+	Join        []int64 `json:"join,omitempty"`
+	Leave       []int64 `json:"leave,omitempty"`
+	JoinGroups  []int64 `json:"join_groups,omitempty"`
+	LeaveGroups []int64 `json:"leave_groups,omitempty"`
 	// At is when the change was made (Unix nanoseconds), for the
 	// send-to-deliver latency; zero when unknown.
 	At int64 `json:"at,omitempty"`
@@ -40,8 +43,12 @@ type Event struct {
 	CloseSessions []int64 `json:"close_sessions,omitempty"`
 }
 
-// Handler receives the events of the topics a node subscribed. It must not
-// block: a bus calls it from its delivery goroutine.
+// Handler receives the events of the topics a node subscribed, one at a
+// time and in the order the bus got them, from the bus's delivery
+// goroutine. It does no I/O but one kind: an event that routes new
+// conversations to local connections binds their topics before its frame
+// is delivered (so their next events are not missed), which holds up the
+// events behind it for that long.
 type Handler func(Event)
 
 // Bus carries events between nodes.
@@ -81,6 +88,10 @@ func PublishAll(ctx context.Context, b Bus, evs []Event) (int, error) {
 
 // UserTopic carries events for one user's connections.
 func UserTopic(userID int64) string { return "u." + strconv.FormatInt(userID, 10) }
+
+// GroupTopic carries events for every member of a group: its shared
+// fields and changes to its channels, at one event whatever its size.
+func GroupTopic(groupID int64) string { return "g." + strconv.FormatInt(groupID, 10) }
 
 // ConversationTopic carries events for every member of a conversation.
 func ConversationTopic(conversationID int64) string {

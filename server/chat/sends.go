@@ -1,4 +1,4 @@
-package server
+package chat
 
 import (
 	"context"
@@ -37,13 +37,13 @@ type sendRes struct {
 }
 
 type sendBatcher struct {
-	s     *Server
+	s     *Service
 	queue chan *sendReq
 	stop  chan struct{}
 	wg    sync.WaitGroup
 }
 
-func newSendBatcher(s *Server) *sendBatcher {
+func newSendBatcher(s *Service) *sendBatcher {
 	b := &sendBatcher{s: s, queue: make(chan *sendReq, 4096), stop: make(chan struct{})}
 	for range sendWorkers {
 		b.wg.Go(b.work)
@@ -56,13 +56,13 @@ func (b *sendBatcher) submit(ctx context.Context, r sendReq) sendRes {
 	r.done = make(chan sendRes, 1)
 	select {
 	case <-b.stop: // shutting down: never queue behind stopped workers
-		return sendRes{err: errUnavailable}
+		return sendRes{err: ErrUnavailable}
 	default:
 	}
 	select {
 	case b.queue <- &r:
 	case <-b.stop:
-		return sendRes{err: errUnavailable}
+		return sendRes{err: ErrUnavailable}
 	case <-ctx.Done():
 		return sendRes{err: ctx.Err()}
 	}
@@ -77,7 +77,7 @@ func (b *sendBatcher) close() {
 	for { // a send that slipped in as the workers stopped
 		select {
 		case r := <-b.queue:
-			r.done <- sendRes{err: errUnavailable}
+			r.done <- sendRes{err: ErrUnavailable}
 		default:
 			return
 		}
@@ -94,7 +94,7 @@ func (b *sendBatcher) work() {
 			for {
 				select {
 				case r := <-b.queue:
-					r.done <- sendRes{err: errUnavailable}
+					r.done <- sendRes{err: ErrUnavailable}
 				default:
 					return
 				}
@@ -177,7 +177,7 @@ func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]store.Messag
 			}
 			ob.add(event.Event{
 				Topic: event.ConversationTopic(row.ConversationID),
-				Frame: encodeFrame(frameMessageCreated, messageData{Message: messageJSON(msgs[i])}),
+				Frame: EncodeFrame(FrameMessageCreated, MessageData{Message: messageJSON(msgs[i])}),
 			})
 		}
 		return nil

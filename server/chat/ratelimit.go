@@ -1,6 +1,7 @@
-package server
+package chat
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 
@@ -66,4 +67,41 @@ func (l *keyedLimiter) sweep(now time.Time) {
 			delete(l.m, k)
 		}
 	}
+}
+
+// Limits are the rate limits; a zero Rate disables one.
+type Limits struct {
+	Signup    Rate // per client IP
+	LoginIP   Rate // per client IP
+	LoginUser Rate // per username
+	Send      Rate // messages per user
+}
+
+// DefaultLimits suit people: a handful of sign-ups per address, enough
+// login attempts for typos but not for guessing, and 10 messages a second
+// with a burst of three seconds' worth.
+var DefaultLimits = Limits{
+	Signup:    Rate{Per: 1.0 / 60, Burst: 10},
+	LoginIP:   Rate{Per: 1.0 / 3, Burst: 20},
+	LoginUser: Rate{Per: 1.0 / 6, Burst: 10},
+	Send:      Rate{Per: 10, Burst: 30},
+}
+
+type limiters struct {
+	signup, loginIP, loginUser, send *keyedLimiter
+}
+
+func newLimiters(l Limits) limiters {
+	return limiters{signup: newKeyedLimiter(l.Signup), loginIP: newKeyedLimiter(l.LoginIP),
+		loginUser: newKeyedLimiter(l.LoginUser), send: newKeyedLimiter(l.Send)}
+}
+
+// IPKey is the rate-limit key of a client address: the address for IPv4,
+// the /64 for IPv6 (one subscriber's network hands out a whole /64).
+func IPKey(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }

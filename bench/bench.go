@@ -1,8 +1,8 @@
-package main
-
-// parley bench: a load generator against one or more running Parley nodes,
-// speaking only the public protocol, and a pgbench run of the message-send
-// transaction shape (the machine's ceiling for persisted messages).
+// Package bench is `parley bench`: a load generator against one or more
+// running Parley nodes, speaking only the public protocol, and a pgbench
+// run of the message-send transaction shape (the machine's ceiling for
+// persisted messages).
+package bench
 
 import (
 	"bytes"
@@ -17,9 +17,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,9 +25,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/jackc/pgx/v5"
-
-	"github.com/parleychat/parley/store"
 )
 
 const benchUsage = `Usage: parley bench WORKLOAD [flags]
@@ -64,7 +58,8 @@ type benchConfig struct {
 	debugURLs []string
 }
 
-func benchCmd(args []string, stdout, stderr io.Writer) error {
+// Command runs `parley bench WORKLOAD [flags]`.
+func Command(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(stderr, benchUsage)
 		return errors.New("name a workload")
@@ -435,22 +430,17 @@ func benchChat(ctx context.Context, workload string, c benchConfig, stderr io.Wr
 		if _, err := benchCall(owner.base, owner.token, "POST", "/groups", map[string]any{"name": "bench " + id}, &g); err != nil {
 			return nil, err
 		}
-		var wg sync.WaitGroup
-		errs := make(chan error, len(users))
-		sem := make(chan struct{}, 16)
-		for _, u := range users[1:] {
-			wg.Go(func() {
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				if _, err := benchCall(owner.base, owner.token, "POST", fmt.Sprintf("/groups/%d/members", g.Group.ID), map[string]any{"user_id": u.id}, nil); err != nil {
-					errs <- err
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		if err := <-errs; err != nil {
-			return nil, err
+		// everyone at once, in requests of up to 500
+		for rest := users[1:]; len(rest) > 0; {
+			n := min(len(rest), 500)
+			ids := make([]int64, n)
+			for i, u := range rest[:n] {
+				ids[i] = u.id
+			}
+			if _, err := benchCall(owner.base, owner.token, "POST", fmt.Sprintf("/groups/%d/members", g.Group.ID), map[string]any{"user_ids": ids}, nil); err != nil {
+				return nil, err
+			}
+			rest = rest[n:]
 		}
 		for i, u := range users {
 			bc, err := dial(u, i)
@@ -547,132 +537,9 @@ func benchChat(ctx context.Context, workload string, c benchConfig, stderr io.Wr
 	return res, nil
 }
 
-// benchIdle holds C connections and reads the server's memory before and
-// after from /metrics.
-func benchIdle(ctx context.Context, c benchConfig, stderr io.Writer) (*benchResult, error) {
-	perUser := 10
-	users, err := makeUsers(c, "b"+runID()+"i", (c.conns+perUser-1)/perUser)
-	if err != nil {
-		return nil, err
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
 	}
-	before := scrapeMemory(c)
-	var conns []*benchConn
-	defer func() {
-		for _, bc := range conns {
-			bc.c.CloseNow()
-		}
-	}()
-	for i := range c.conns {
-		u := users[i/perUser]
-		bc, err := dialBench(ctx, u, c.urls[i%len(c.urls)], nil, i)
-		if err != nil {
-			return nil, fmt.Errorf("connection %d: %w", i, err)
-		}
-		conns = append(conns, bc)
-		if i%200 == 0 {
-			fmt.Fprintf(stderr, "\r%d connections  ", i)
-		}
-	}
-	fmt.Fprintln(stderr)
-	time.Sleep(c.hold) // let the servers settle
-	after := scrapeMemory(c)
-	return &benchResult{Workload: "idle", Nodes: len(c.urls), Connections: c.conns,
-		BytesPerConn: (after - before) / float64(c.conns),
-		Note: fmt.Sprintf("Go heap+stacks in use before %.1f MiB, after %.1f MiB, over all nodes%s", before/(1<<20), after/(1<<20),
-			map[bool]string{true: "", false: "; without --debug-url the heap includes uncollected garbage"}[len(c.debugURLs) > 0])}, nil
-}
-
-var memLine = regexp.MustCompile(`(?m)^(go_memstats_heap_inuse_bytes|go_memstats_stack_inuse_bytes) ([0-9.e+]+)$`)
-
-// scrapeMemory sums heap and stack in use over the nodes' /metrics; with
-// debug listeners it first has each node collect its garbage.
-func scrapeMemory(c benchConfig) float64 {
-	for _, d := range c.debugURLs {
-		if res, err := benchHTTP.Get(d + "/debug/pprof/heap?gc=1"); err == nil {
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-		}
-	}
-	total := 0.0
-	for _, u := range c.urls {
-		res, err := benchHTTP.Get(u + "/metrics")
-		if err != nil {
-			continue
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		for _, m := range memLine.FindAllStringSubmatch(string(b), -1) {
-			v, _ := strconv.ParseFloat(m[2], 64)
-			total += v
-		}
-	}
-	return total
-}
-
-// ---------- pg ----------
-
-const pgScript = `\set c random(1, 1000)
-BEGIN;
-UPDATE bench_conversations SET last_seq = last_seq + 1, updated_at = now() WHERE id = :c RETURNING last_seq AS seq \gset
-INSERT INTO bench_messages (conversation_id, seq, sender_id, client_id, body) VALUES (:c, :seq, 1, md5(random()::text), 'benchmark message');
-COMMIT;
-`
-
-// benchPG measures the ceiling: pgbench running the send transaction's
-// shape (bump the conversation's seq, insert the message) on the same
-// PostgreSQL, in tables shaped like Parley's.
-func benchPG(ctx context.Context, c benchConfig, stderr io.Writer) (*benchResult, error) {
-	url := c.dbURL
-	if url == "" {
-		url = store.EmbeddedURL(c.dataDir)
-	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s (a running parley's embedded database, or --database-url): %w", url, err)
-	}
-	defer conn.Close(ctx)
-	setup := `
-DROP TABLE IF EXISTS bench_messages, bench_conversations;
-CREATE TABLE bench_conversations (id bigint PRIMARY KEY, last_seq bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now());
-INSERT INTO bench_conversations (id) SELECT generate_series(1, 1000);
-CREATE TABLE bench_messages (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, conversation_id bigint NOT NULL,
-  seq bigint NOT NULL, sender_id bigint NOT NULL, client_id text NOT NULL, body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
-CREATE UNIQUE INDEX ON bench_messages (conversation_id, seq);
-CREATE UNIQUE INDEX ON bench_messages (conversation_id, sender_id, client_id);`
-	if _, err := conn.Exec(ctx, setup); err != nil {
-		return nil, err
-	}
-	defer conn.Exec(context.Background(), "DROP TABLE IF EXISTS bench_messages, bench_conversations")
-	dir, err := os.MkdirTemp("", "parley-pgbench-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	script := filepath.Join(dir, "send.sql")
-	if err := os.WriteFile(script, []byte(pgScript), 0o644); err != nil {
-		return nil, err
-	}
-	bin, err := exec.LookPath("pgbench")
-	if err != nil {
-		if dir, derr := store.FindPostgresBin(""); derr == nil {
-			bin = filepath.Join(dir, "pgbench")
-		} else {
-			return nil, errors.New("pgbench not found: install the PostgreSQL client tools")
-		}
-	}
-	secs := int(math.Max(1, c.duration.Seconds()))
-	cmd := exec.CommandContext(ctx, bin, "-n", "-M", "prepared", "-c", strconv.Itoa(c.pgClients), "-j", "2",
-		"-T", strconv.Itoa(secs), "-f", script, url)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return nil, fmt.Errorf("pgbench: %w\n%s", err, out)
-	}
-	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)
-	if m == nil {
-		return nil, fmt.Errorf("pgbench printed no tps:\n%s", out)
-	}
-	tps, _ := strconv.ParseFloat(string(m[1]), 64)
-	fmt.Fprintf(stderr, "%s", out)
-	return &benchResult{Workload: "pg", TPS: tps, DurationS: float64(secs),
-		Note: fmt.Sprintf("pgbench -M prepared, %d clients, %ds, seq bump + insert per transaction", c.pgClients, secs)}, nil
+	return def
 }

@@ -1,4 +1,4 @@
-package server
+package chat
 
 import (
 	"context"
@@ -14,7 +14,11 @@ import (
 // the outbox table in its own transaction. After commit they are published
 // and their rows deleted once the bus has them; a sweeper republishes, in
 // order, whatever a crash or a broker outage left behind. A change is never
-// committed without its events, and clients dedupe by event id and seq.
+// committed without its events. A republished event keeps its id, so a
+// receiving node drops the copy it already has (the RabbitMQ bus remembers
+// recent ids; the in-process bus never republishes, having no broker to
+// lose events in); frames carry no event id, and clients place what
+// arrives by seq, so a copy that slips through changes nothing.
 
 const (
 	sweepEvery     = time.Second
@@ -24,7 +28,7 @@ const (
 
 // outbox collects the events of one transaction.
 type outbox struct {
-	s   *Server
+	s   *Service
 	evs []event.Event
 	ids []int64
 }
@@ -33,7 +37,7 @@ type outbox struct {
 func (o *outbox) add(evs ...event.Event) {
 	now := time.Now().UnixNano()
 	for _, ev := range evs {
-		ev.ID, ev.Origin, ev.At = event.NewID(), o.s.opts.NodeID, now
+		ev.ID, ev.Origin, ev.At = event.NewID(), o.s.node, now
 		o.evs = append(o.evs, ev)
 	}
 }
@@ -60,20 +64,23 @@ func (o *outbox) write(ctx context.Context, q *store.Queries) error {
 // deleter. It stops at the first failure: the sweeper publishes the rest,
 // in order, once the bus is back.
 func (o *outbox) flush(ctx context.Context) {
+	if len(o.evs) == 0 {
+		return
+	}
 	n, err := event.PublishAll(ctx, o.s.bus, o.evs)
-	o.s.metrics.published.Add(float64(n))
-	o.s.outboxDone.add(o.ids[:min(n, len(o.ids))]...)
+	o.s.m.published.Add(float64(n))
+	o.s.deleter.add(o.ids[:min(n, len(o.ids))]...)
 	if err != nil {
-		o.s.metrics.pubErrors.Inc()
+		o.s.m.pubErrors.Inc()
 		o.s.log.Warn("events left in the outbox", "count", len(o.evs)-n, "err", err)
 	}
 }
 
 // change runs fn in a transaction with an outbox: the events fn adds are
 // written with its changes and published after the commit.
-func (s *Server) change(ctx context.Context, fn func(q *store.Queries, ob *outbox) error) error {
+func (s *Service) change(ctx context.Context, fn func(q *store.Queries, ob *outbox) error) error {
 	var ob *outbox
-	err := s.opts.DB.InTx(ctx, func(q *store.Queries) error {
+	err := s.db.InTx(ctx, func(q *store.Queries) error {
 		ob = &outbox{s: s} // a retried transaction starts over
 		if err := fn(q, ob); err != nil {
 			return err
@@ -89,7 +96,7 @@ func (s *Server) change(ctx context.Context, fn func(q *store.Queries, ob *outbo
 
 // outboxDeleter deletes published rows in batches, off the request path.
 type outboxDeleter struct {
-	s    *Server
+	s    *Service
 	mu   sync.Mutex
 	ids  []int64
 	wake chan struct{}
@@ -118,28 +125,28 @@ func (d *outboxDeleter) drain() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := d.s.opts.DB.DeleteOutbox(ctx, ids); err != nil {
-		// the sweeper will publish them again; consumers drop duplicates
+	if err := d.s.db.DeleteOutbox(ctx, ids); err != nil {
+		// the sweeper will publish them again; receiving nodes drop the copies
 		d.s.log.Warn("outbox rows not deleted", "count", len(ids), "err", err)
 	}
 }
 
 // runOutbox deletes published rows, sweeps leftovers and purges expired
-// sessions until stop.
-func (s *Server) runOutbox(stop <-chan struct{}) {
+// sessions until the Service closes.
+func (s *Service) runOutbox() {
 	tick := time.NewTicker(sweepEvery)
 	defer tick.Stop()
 	lastPurge := time.Time{}
 	for {
 		select {
-		case <-stop:
-			s.outboxDone.drain()
+		case <-s.stop:
+			s.deleter.drain()
 			return
-		case <-s.outboxDone.wake:
+		case <-s.deleter.wake:
 			time.Sleep(20 * time.Millisecond) // gather a batch
-			s.outboxDone.drain()
+			s.deleter.drain()
 		case <-tick.C:
-			s.outboxDone.drain()
+			s.deleter.drain()
 			s.sweepOutbox()
 			if time.Since(lastPurge) > sessionPurgeEvery {
 				lastPurge = time.Now()
@@ -153,10 +160,10 @@ func (s *Server) runOutbox(stop <-chan struct{}) {
 // working at expiry already, this only keeps the table small.
 const sessionPurgeEvery = 10 * time.Minute
 
-func (s *Server) purgeSessions() {
+func (s *Service) purgeSessions() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	n, err := s.opts.DB.DeleteExpiredSessions(ctx)
+	n, err := s.db.DeleteExpiredSessions(ctx)
 	if err != nil {
 		s.log.Warn("expired sessions not purged", "err", err)
 	} else if n > 0 {
@@ -166,11 +173,11 @@ func (s *Server) purgeSessions() {
 
 // sweepOutbox republishes events older than sweepOlderThan, oldest first,
 // stopping at the first failure so order holds.
-func (s *Server) sweepOutbox() {
+func (s *Service) sweepOutbox() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	n := 0
-	err := s.opts.DB.InTx(ctx, func(q *store.Queries) error {
+	err := s.db.InTx(ctx, func(q *store.Queries) error {
 		n = 0
 		rows, err := q.LockStaleOutbox(ctx, store.LockStaleOutboxParams{OlderThanS: sweepOlderThan.Seconds(), Lim: sweepBatch})
 		if err != nil || len(rows) == 0 {
@@ -188,7 +195,12 @@ func (s *Server) sweepOutbox() {
 			}
 			evs, ids = append(evs, ev), append(ids, row.ID)
 		}
-		// the bus may fail part way: keep the rest, in order
+		// Published inside the transaction on purpose: its row locks (FOR
+		// UPDATE SKIP LOCKED) keep every other node's sweeper off these
+		// rows until they are deleted, so two sweepers never publish the
+		// same events at once. A crash before commit only republishes
+		// them, which receivers drop by event id. The bus may fail part
+		// way: the rest stay, in order.
 		published, _ := event.PublishAll(ctx, s.bus, evs)
 		done = append(done, ids[:published]...)
 		n = published

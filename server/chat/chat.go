@@ -1,0 +1,151 @@
+// Package chat holds Parley's use cases: every rule about accounts,
+// contacts, conversations, messages, receipts, groups, invites, sync and
+// presence, one method of Service per use case. The edge (server/) parses
+// requests and frames, calls one method, and answers; HTTP and the
+// WebSocket share the same methods, so a rule is checked once, the same way
+// for both.
+//
+// Every change is written with its events to the outbox in one transaction
+// and published after commit (outbox.go); sends are committed in groups
+// (sends.go), receipts in batches (receipts.go).
+package chat
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parleychat/parley/server/event"
+	"github.com/parleychat/parley/server/presence"
+	"github.com/parleychat/parley/store"
+)
+
+// Options is what a Service is built from.
+type Options struct {
+	DB      *store.DB
+	Bus     event.Bus
+	Tracker presence.Tracker
+	NodeID  string
+	Logger  *slog.Logger
+	// Metrics receives the service's metrics; nil registers nowhere.
+	Metrics prometheus.Registerer
+
+	Hasher     *Hasher // nil means DefaultArgon2
+	SessionTTL time.Duration
+	SignupOpen bool
+	Limits     Limits
+}
+
+// Service is the use cases, built once per node.
+type Service struct {
+	*Accounts
+	db      *store.DB
+	bus     event.Bus
+	tracker presence.Tracker
+	node    string
+	log     *slog.Logger
+	m       *metrics
+	open    bool // sign-up
+
+	limits   limiters
+	sends    *sendBatcher
+	receipts *receiptBatcher
+	deleter  *outboxDeleter
+
+	stop      chan struct{}
+	stopOnce  sync.Once
+	workersWG sync.WaitGroup
+}
+
+type metrics struct {
+	messages  prometheus.Counter
+	published prometheus.Counter
+	pubErrors prometheus.Counter
+}
+
+// New builds the Service and starts its background work (the send and
+// receipt batchers, the outbox deleter and sweeper); Close stops it.
+func New(o Options) *Service {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Hasher == nil {
+		o.Hasher = NewHasher(DefaultArgon2)
+	}
+	s := &Service{
+		Accounts: &Accounts{DB: o.DB, Hasher: o.Hasher, SessionTTL: o.SessionTTL},
+		db:       o.DB, bus: o.Bus, tracker: o.Tracker, node: o.NodeID, log: o.Logger, open: o.SignupOpen,
+		limits: newLimiters(o.Limits),
+		stop:   make(chan struct{}),
+		m: &metrics{
+			messages:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_messages_total", Help: "Messages accepted on this node."}),
+			published: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_events_published_total", Help: "Events published to the bus."}),
+			pubErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_publish_errors_total", Help: "Events the bus refused."}),
+		},
+	}
+	if o.Metrics != nil {
+		o.Metrics.MustRegister(s.m.messages, s.m.published, s.m.pubErrors,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "parley_outbox_depth", Help: "Events waiting in the outbox (all nodes).",
+			}, func() float64 {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				n, err := o.DB.CountOutbox(ctx)
+				if err != nil {
+					return -1
+				}
+				return float64(n)
+			}))
+	}
+	s.deleter = &outboxDeleter{s: s, wake: make(chan struct{}, 1)}
+	s.receipts = newReceiptBatcher(s)
+	s.sends = newSendBatcher(s)
+	s.workersWG.Go(s.runOutbox)
+	return s
+}
+
+// Close stops the background work: pending sends are answered, pending
+// receipts written, published outbox rows deleted. Call it once the edge
+// no longer calls the Service.
+func (s *Service) Close() {
+	s.stopOnce.Do(func() {
+		s.receipts.close()
+		s.sends.close()
+		close(s.stop)
+		s.workersWG.Wait()
+	})
+}
+
+// Node is this node's id.
+func (s *Service) Node() string { return s.node }
+
+// Ping checks the database (for /readyz).
+func (s *Service) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
+
+// Actor is who asks: the authenticated user, and the session they came with.
+type Actor struct {
+	User      store.User
+	SessionID int64
+}
+
+// ID is the actor's user id.
+func (a Actor) ID() int64 { return a.User.ID }
+
+// publish sends an event that needs no outbox (typing, presence): it may be
+// lost, and clients recover from that.
+func (s *Service) publish(ctx context.Context, evs ...event.Event) {
+	ctx = context.WithoutCancel(ctx) // the change is made: tell everyone, even if the caller left
+	now := time.Now().UnixNano()
+	for i := range evs {
+		evs[i].ID, evs[i].Origin, evs[i].At = event.NewID(), s.node, now
+	}
+	n, err := event.PublishAll(ctx, s.bus, evs)
+	s.m.published.Add(float64(n))
+	if err != nil {
+		s.m.pubErrors.Inc()
+		s.log.Warn("event not published", "count", len(evs)-n, "err", err)
+	}
+}

@@ -1,0 +1,81 @@
+package chat
+
+import (
+	"context"
+	"regexp"
+	"strings"
+
+	"github.com/parleychat/parley/store"
+)
+
+// A sync cursor is a database snapshot (pg_current_snapshot, "xmin:xmax:xip,…")
+// written URL-safe after an "s": opaque to clients, valid on every node
+// (they share the database), never expiring.
+const cursorPrefix = "s"
+
+var cursorShape = regexp.MustCompile(`^[0-9]{1,20}\.[0-9]{1,20}\.([0-9]{1,20}(_[0-9]{1,20})*)?$`)
+
+func encodeCursor(snapshot string) string {
+	return cursorPrefix + strings.NewReplacer(":", ".", ",", "_").Replace(snapshot)
+}
+
+func parseCursor(s string) (string, bool) {
+	if !strings.HasPrefix(s, cursorPrefix) || len(s) > 4096 || !cursorShape.MatchString(s[len(cursorPrefix):]) {
+		return "", false
+	}
+	return strings.NewReplacer(".", ":", "_", ",").Replace(s[len(cursorPrefix):]), true
+}
+
+// SyncResult is what changed after a cursor, and the next cursor.
+type SyncResult struct {
+	Cursor        string         `json:"cursor"`
+	Conversations []Conversation `json:"conversations"`
+	Removed       []int64        `json:"removed"`
+	Groups        []Group        `json:"groups"`
+	RemovedGroups []int64        `json:"removed_groups"`
+}
+
+// Sync returns everything about the actor's conversations and groups that
+// the cursor's snapshot did not see (everything, without one), and a new
+// cursor. The new snapshot is taken before the query, so a change
+// committed during the query is sent now or next time, never lost (at
+// worst twice).
+func (s *Service) Sync(ctx context.Context, me Actor, since string) (SyncResult, error) {
+	params := store.ListConversationsParams{UserID: me.ID()}
+	if since != "" {
+		snap, ok := parseCursor(since)
+		if !ok {
+			return SyncResult{}, Validation("since", "That sync cursor is malformed; sync without since for the full state.")
+		}
+		params.Since, params.IncludeHidden = &snap, true
+	}
+	cursor, err := s.db.SyncCursor(ctx)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	rows, err := s.db.ListConversations(ctx, params)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	out := SyncResult{Cursor: encodeCursor(cursor), Conversations: make([]Conversation, 0, len(rows)),
+		Removed: []int64{}, RemovedGroups: []int64{}}
+	for _, row := range rows {
+		if row.Hidden {
+			out.Removed = append(out.Removed, row.ID)
+			continue
+		}
+		out.Conversations = append(out.Conversations, conversationJSON(row))
+	}
+	if params.Since != nil {
+		gone, err := s.db.ListRemovals(ctx, store.ListRemovalsParams{UserID: me.ID(), Since: *params.Since})
+		if err != nil {
+			return SyncResult{}, err
+		}
+		out.Removed = append(out.Removed, gone...)
+		if out.RemovedGroups, err = s.db.ListGroupRemovals(ctx, store.ListGroupRemovalsParams{UserID: me.ID(), Since: *params.Since}); err != nil {
+			return SyncResult{}, err
+		}
+	}
+	out.Groups, err = groups(ctx, s.db.Queries, me.ID(), nil, params.Since)
+	return out, err
+}
