@@ -1,6 +1,7 @@
 -- Parley schema. Applied by `parley migrate` and at every start, in one
--- transaction under an advisory lock (store.Migrate). The version it brings is
--- store.SchemaVersion; bump both together and add an upgrade step there.
+-- transaction under an advisory lock (store.Migrate): a new database gets
+-- this whole file; an older one gets the upgrade steps in store/migrations/
+-- up to store.SchemaVersion. Change this file and add a step together.
 
 -- The current transaction's id as a bigint: the change marker /sync reads.
 CREATE FUNCTION parley_xid() RETURNS bigint
@@ -59,7 +60,10 @@ CREATE TABLE groups (
     description text        NOT NULL DEFAULT '',
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
-    change_xid  bigint      NOT NULL DEFAULT parley_xid()
+    change_xid  bigint      NOT NULL DEFAULT parley_xid(),
+    -- kept by the statements that add and remove members, so a group's
+    -- size costs one row to read, however large it is
+    member_count bigint     NOT NULL DEFAULT 0
 );
 
 CREATE TABLE group_members (
@@ -158,10 +162,31 @@ CREATE UNIQUE INDEX messages_conversation_seq ON messages (conversation_id, seq)
 -- idempotent sends
 CREATE UNIQUE INDEX messages_client_id ON messages (conversation_id, sender_id, client_id);
 
+-- Tombstones for /sync: groups a user left or lost.
+CREATE TABLE group_removals (
+    user_id    bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    group_id   bigint NOT NULL,
+    change_xid bigint NOT NULL DEFAULT parley_xid(),
+    PRIMARY KEY (user_id, group_id)
+);
+CREATE INDEX group_removals_user_change ON group_removals (user_id, change_xid);
+
+-- Transactional outbox: events written with the change that caused them,
+-- published after commit, deleted once the broker confirms.
+CREATE TABLE outbox (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    topic      text        NOT NULL,
+    payload    bytea       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- @views: everything below is re-created after every upgrade (store.Migrate),
+-- so an upgrade step never repeats a view.
+
 -- One row per (member, conversation): the protocol's Conversation as that
 -- member sees it. Queries filter it by member or by group; PostgreSQL inlines
 -- the view, so each filter reaches the indexes underneath.
-CREATE VIEW member_conversations AS
+CREATE OR REPLACE VIEW member_conversations AS
 SELECT
     m.user_id AS member_id,
     c.id, c.kind, c.group_id, c.name, c.last_seq, c.updated_at,
@@ -183,7 +208,7 @@ SELECT
      WHERE x.conversation_id = c.id AND x.seq > GREATEST(m.read_seq, m.cleared_seq)
        AND x.sender_id <> m.user_id)::bigint AS unread_count,
     (CASE WHEN c.kind = 'direct' THEN 2
-          ELSE (SELECT count(*) FROM group_members gm WHERE gm.group_id = c.group_id) END)::bigint AS member_count,
+          ELSE (SELECT g.member_count FROM groups g WHERE g.id = c.group_id) END)::bigint AS member_count,
     m.change_xid AS member_change_xid,
     c.change_xid AS conversation_change_xid,
     coalesce(peer.change_xid, 0)::bigint AS peer_change_xid
@@ -193,24 +218,7 @@ LEFT JOIN LATERAL (
     SELECT pm.user_id, pm.delivered_seq, pm.read_seq, pm.change_xid, pu.username, pu.display_name, pu.created_at
     FROM members pm JOIN users pu ON pu.id = pm.user_id
     WHERE c.kind = 'direct' AND pm.conversation_id = c.id AND pm.user_id <> m.user_id
+    LIMIT 1 -- one peer; it also keeps the planner from scanning a channel's members for one
 ) peer ON true
 LEFT JOIN contacts ct ON ct.owner_id = m.user_id AND ct.user_id = peer.user_id
 LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq AND c.last_seq > m.cleared_seq;
-
--- Tombstones for /sync: groups a user left or lost.
-CREATE TABLE group_removals (
-    user_id    bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    group_id   bigint NOT NULL,
-    change_xid bigint NOT NULL DEFAULT parley_xid(),
-    PRIMARY KEY (user_id, group_id)
-);
-CREATE INDEX group_removals_user_change ON group_removals (user_id, change_xid);
-
--- Transactional outbox: events written with the change that caused them,
--- published after commit, deleted once the broker confirms.
-CREATE TABLE outbox (
-    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    topic      text        NOT NULL,
-    payload    bytea       NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-);

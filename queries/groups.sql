@@ -20,8 +20,7 @@ DELETE FROM groups WHERE id = $1;
 -- name: ListUserGroups :many
 -- The caller's groups with their role and size: all, one, or those changed
 -- since a sync cursor.
-SELECT g.*, gm.role AS my_role,
-       (SELECT count(*) FROM group_members x WHERE x.group_id = g.id)::bigint AS member_count
+SELECT g.*, gm.role AS my_role
 FROM group_members gm JOIN groups g ON g.id = gm.group_id
 WHERE gm.user_id = @user_id
   AND (sqlc.narg(group_id)::bigint IS NULL OR g.id = sqlc.narg(group_id))
@@ -33,10 +32,16 @@ SELECT role FROM group_members WHERE group_id = $1 AND user_id = $2;
 
 -- name: AddGroupMembers :many
 -- Adds users to a group, skipping those already in it; returns who was added.
-INSERT INTO group_members (group_id, user_id, role)
-SELECT @group_id::bigint, unnest(@user_ids::bigint[]), @role::text
-ON CONFLICT (group_id, user_id) DO NOTHING
-RETURNING user_id;
+WITH added AS (
+    INSERT INTO group_members (group_id, user_id, role)
+    SELECT @group_id::bigint, unnest(@user_ids::bigint[]), @role::text
+    ON CONFLICT (group_id, user_id) DO NOTHING
+    RETURNING user_id
+), counted AS (
+    UPDATE groups SET member_count = member_count + (SELECT count(*) FROM added)
+    WHERE id = @group_id::bigint
+)
+SELECT user_id FROM added;
 
 -- name: ListGroupMembers :many
 SELECT sqlc.embed(users), gm.role, gm.joined_at
@@ -55,8 +60,14 @@ SELECT user_id FROM group_members WHERE group_id = $1;
 -- name: SetGroupRole :execrows
 UPDATE group_members SET role = $3 WHERE group_id = $1 AND user_id = $2;
 
--- name: RemoveGroupMember :execrows
-DELETE FROM group_members WHERE group_id = $1 AND user_id = $2;
+-- name: RemoveGroupMember :one
+WITH removed AS (
+    DELETE FROM group_members WHERE group_id = @group_id AND user_id = @user_id RETURNING 1
+), counted AS (
+    UPDATE groups SET member_count = member_count - (SELECT count(*) FROM removed)
+    WHERE id = @group_id
+)
+SELECT count(*) FROM removed;
 
 -- name: JoinGroupChannels :exec
 -- New group members join every channel, and are back in what they had
@@ -87,8 +98,7 @@ SELECT id, name FROM conversations WHERE group_id = @group_id::bigint ORDER BY i
 
 -- name: GetSharedGroup :one
 -- A group's fields that every member sees alike.
-SELECT g.*, (SELECT count(*) FROM group_members x WHERE x.group_id = g.id)::bigint AS member_count
-FROM groups g WHERE g.id = $1;
+SELECT * FROM groups WHERE id = $1;
 
 -- name: CreateChannel :one
 INSERT INTO conversations (kind, group_id, name) VALUES ('channel', $1, $2) RETURNING id;
@@ -143,8 +153,7 @@ UPDATE invites SET revoked_at = coalesce(revoked_at, now()) WHERE group_id = $1 
 
 
 -- name: GetInvitePreview :one
-SELECT g.name,
-       (SELECT count(*) FROM group_members x WHERE x.group_id = g.id)::bigint AS member_count,
+SELECT g.name, g.member_count,
        EXISTS (SELECT 1 FROM group_members x WHERE x.group_id = g.id AND x.user_id = @user_id) AS is_member
 FROM groups g WHERE g.id = @group_id;
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/parleychat/parley/server/chat"
 	"github.com/parleychat/parley/server/event"
 	"github.com/parleychat/parley/store"
+	"github.com/parleychat/parley/store/storetest"
 )
 
 // BenchmarkHubFanout delivers one event to N local connections: the frame
@@ -81,5 +83,65 @@ func TestFanoutSharesOneEncoding(t *testing.T) {
 		if &got[0] != &frame[0] {
 			t.Fatal("a recipient got a copy of the frame, not the shared encoding")
 		}
+	}
+}
+
+// BenchmarkAddMemberConnected adds members one at a time to a group of
+// 1,000 and of 2,000, with 1,000 of them connected to this node, the
+// fan-out of the events included (the in-process bus delivers as it
+// publishes): the cost per add does not grow with the group.
+func BenchmarkAddMemberConnected(b *testing.B) {
+	for _, size := range []int{1000, 2000} {
+		b.Run(fmt.Sprintf("members=%d/connected=1000", size), func(b *testing.B) {
+			db := storetest.New(b)
+			s, err := New(Options{DB: db, Hasher: chat.NewHasher(chat.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1})})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Shutdown(context.Background()) })
+			ctx := context.Background()
+			ids := storetest.SeedUsers(b, db, "m", size+b.N)
+			members, extra := ids[:size], ids[size:]
+			owner, _ := db.GetUser(ctx, members[0])
+			me := chat.Actor{User: owner}
+			g, err := s.chat.CreateGroup(ctx, me, "Team", "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			// connected first, so that joining costs no presence fan-out here
+			for _, id := range members[:1000] {
+				u, _ := db.GetUser(ctx, id)
+				c := s.hub.newConn("bench", nil, chat.Actor{User: u}, func() {})
+				if err := s.hub.register(ctx, c); err != nil {
+					b.Fatal(err)
+				}
+				go func() { // the writer's part: take what is queued
+					for {
+						select {
+						case <-c.wake:
+							batch := c.take()
+							c.qmu.Lock()
+							c.spare = batch[:0]
+							c.qmu.Unlock()
+						case <-c.done:
+							return
+						}
+					}
+				}()
+				b.Cleanup(func() { c.close(1000, ""); s.hub.unregister(c) })
+			}
+			for rest := members[1:]; len(rest) > 0; rest = rest[min(len(rest), 500):] {
+				if _, err := s.chat.AddMembers(ctx, me, g.ID, rest[:min(len(rest), 500)], ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := s.chat.AddMember(ctx, me, g.ID, extra[i], ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -59,48 +59,20 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, userResponse{User: s.chat.Me(actor(r.Context()))})
+func (s *Server) me(r *http.Request, me chat.Actor, _ none) (any, error) {
+	return userResponse{User: s.chat.Me(me)}, nil
 }
 
-func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		DisplayName *string `json:"display_name"`
-	}
-	if err := decode(r, &in); err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	u, err := s.chat.UpdateMe(r.Context(), actor(r.Context()), in.DisplayName)
-	respond(s, w, r, http.StatusOK, userResponse{User: u}, err)
+func (s *Server) updateMe(r *http.Request, me chat.Actor, in struct {
+	DisplayName *string `json:"display_name"`
+}) (any, error) {
+	u, err := s.chat.UpdateMe(r.Context(), me, in.DisplayName)
+	return userResponse{User: u}, err
 }
 
-func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Current string `json:"current_password"`
-		New     string `json:"new_password"`
-	}
-	if err := decode(r, &in); err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	noContent(s, w, r, s.chat.ChangePassword(r.Context(), actor(r.Context()), in.Current, in.New))
-}
-
-// respond answers v with status, or the error.
-func respond(s *Server, w http.ResponseWriter, r *http.Request, status int, v any, err error) {
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	writeJSON(w, status, v)
-}
-
-// noContent answers 204, or the error.
-func noContent(s *Server, w http.ResponseWriter, r *http.Request, err error) {
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func (s *Server) changePassword(r *http.Request, me chat.Actor, in struct {
+	Current string `json:"current_password"`
+	New     string `json:"new_password"`
+}) (any, error) {
+	return nil, s.chat.ChangePassword(r.Context(), me, in.Current, in.New)
 }

@@ -6,51 +6,34 @@ import (
 	"github.com/parleychat/parley/server/chat"
 )
 
-type contactResponse struct {
-	Contact chat.Contact `json:"contact"`
+type userPath struct {
+	UserID int64 `path:"user_id"`
 }
 
-func (s *Server) handleListContacts(w http.ResponseWriter, r *http.Request) {
-	cs, err := s.chat.ListContacts(r.Context(), actor(r.Context()))
-	respond(s, w, r, http.StatusOK, map[string]any{"contacts": cs}, err)
+func contactOut(c chat.Contact, err error) (any, error) {
+	return map[string]any{"contact": c}, err
 }
 
-func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		UserID   int64   `json:"user_id"`
-		Username string  `json:"username"`
-		Alias    *string `json:"alias"`
-	}
-	if err := decode(r, &in); err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	c, err := s.chat.AddContact(r.Context(), actor(r.Context()), in.UserID, in.Username, in.Alias)
-	respond(s, w, r, http.StatusCreated, contactResponse{c}, err)
+func (s *Server) listContacts(r *http.Request, me chat.Actor, _ none) (any, error) {
+	cs, err := s.chat.ListContacts(r.Context(), me)
+	return map[string]any{"contacts": cs}, err
 }
 
-func (s *Server) handleUpdateContact(w http.ResponseWriter, r *http.Request) {
-	uid, err := pathID(r, "user_id")
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	var in struct {
-		Alias *string `json:"alias"`
-	}
-	if err := decode(r, &in); err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	c, err := s.chat.SetAlias(r.Context(), actor(r.Context()), uid, in.Alias)
-	respond(s, w, r, http.StatusOK, contactResponse{c}, err)
+func (s *Server) addContact(r *http.Request, me chat.Actor, in struct {
+	UserID   int64   `json:"user_id"`
+	Username string  `json:"username"`
+	Alias    *string `json:"alias"`
+}) (any, error) {
+	return contactOut(s.chat.AddContact(r.Context(), me, in.UserID, in.Username, in.Alias))
 }
 
-func (s *Server) handleDeleteContact(w http.ResponseWriter, r *http.Request) {
-	uid, err := pathID(r, "user_id")
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	noContent(s, w, r, s.chat.DeleteContact(r.Context(), actor(r.Context()), uid))
+func (s *Server) updateContact(r *http.Request, me chat.Actor, in struct {
+	UserID int64   `path:"user_id"`
+	Alias  *string `json:"alias"`
+}) (any, error) {
+	return contactOut(s.chat.SetAlias(r.Context(), me, in.UserID, in.Alias))
+}
+
+func (s *Server) deleteContact(r *http.Request, me chat.Actor, in userPath) (any, error) {
+	return nil, s.chat.DeleteContact(r.Context(), me, in.UserID)
 }

@@ -6,80 +6,44 @@ import (
 	"github.com/parleychat/parley/server/chat"
 )
 
-func (s *Server) handleSendMessage(w http.ResponseWriter, r *http.Request) {
-	convID, err := pathID(r, "id")
-	if err != nil {
-		s.respondError(w, r, err)
-		return
+func (s *Server) sendMessage(r *http.Request, me chat.Actor, in struct {
+	ConversationID int64  `path:"id"`
+	ClientID       string `json:"client_id"`
+	Body           string `json:"body"`
+}) (any, error) {
+	msg, isNew, err := s.chat.Send(r.Context(), me, in.ConversationID, in.ClientID, in.Body)
+	if isNew {
+		return created{chat.MessageData{Message: msg}}, err
 	}
-	var in struct {
-		ClientID string `json:"client_id"`
-		Body     string `json:"body"`
-	}
-	if err := decode(r, &in); err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	msg, created, err := s.chat.Send(r.Context(), actor(r.Context()), convID, in.ClientID, in.Body)
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	respond(s, w, r, status, chat.MessageData{Message: msg}, err)
+	return chat.MessageData{Message: msg}, err // a retry of a stored message: 200
 }
 
-// handleListMessages pages history: ?before=SEQ (default: the newest) or
+// listMessages pages history: ?before=SEQ (default: the newest) or
 // ?after=SEQ, with limit 1–200, ascending, never at or below cleared_seq.
-func (s *Server) handleListMessages(w http.ResponseWriter, r *http.Request) {
-	convID, err := pathID(r, "id")
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	var h chat.HistoryQuery
-	limit, err := queryInt(r, "limit", "limit is 1 to 200.")
-	if err == nil && limit != nil {
-		if h.Limit = *limit; h.Limit == 0 {
-			err = chat.Validation("limit", "limit is 1 to 200.")
+func (s *Server) listMessages(r *http.Request, me chat.Actor, in struct {
+	ConversationID int64  `path:"id"`
+	Before         *int64 `query:"before"`
+	After          *int64 `query:"after"`
+	Limit          *int64 `query:"limit"`
+}) (any, error) {
+	h := chat.HistoryQuery{Before: in.Before, After: in.After}
+	if in.Limit != nil {
+		if h.Limit = *in.Limit; h.Limit == 0 {
+			return nil, chat.Validation("limit", "limit is 1 to 200.")
 		}
 	}
-	if err == nil {
-		h.Before, err = queryInt(r, "before", "before is a seq (a whole number).")
-	}
-	if err == nil {
-		h.After, err = queryInt(r, "after", "after is a seq (a whole number).")
-	}
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	page, err := s.chat.History(r.Context(), actor(r.Context()), convID, h)
-	respond(s, w, r, http.StatusOK, page, err)
+	return s.chat.History(r.Context(), me, in.ConversationID, h)
 }
 
-func (s *Server) handlePostReceipts(w http.ResponseWriter, r *http.Request) {
-	convID, err := pathID(r, "id")
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	var in struct {
-		DeliveredSeq *int64 `json:"delivered_seq"`
-		ReadSeq      *int64 `json:"read_seq"`
-	}
-	if err := decode(r, &in); err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	noContent(s, w, r, s.chat.ReceiptWait(r.Context(), actor(r.Context()), convID, in.DeliveredSeq, in.ReadSeq))
+func (s *Server) postReceipts(r *http.Request, me chat.Actor, in struct {
+	ConversationID int64  `path:"id"`
+	DeliveredSeq   *int64 `json:"delivered_seq"`
+	ReadSeq        *int64 `json:"read_seq"`
+}) (any, error) {
+	return nil, s.chat.ReceiptWait(r.Context(), me, in.ConversationID, in.DeliveredSeq, in.ReadSeq)
 }
 
-func (s *Server) handleListReceipts(w http.ResponseWriter, r *http.Request) {
-	convID, err := pathID(r, "id")
-	if err != nil {
-		s.respondError(w, r, err)
-		return
-	}
-	out, err := s.chat.ListReceipts(r.Context(), actor(r.Context()), convID)
-	respond(s, w, r, http.StatusOK, map[string]any{"receipts": out}, err)
+func (s *Server) listReceipts(r *http.Request, me chat.Actor, in convPath) (any, error) {
+	out, err := s.chat.ListReceipts(r.Context(), me, in.ID)
+	return map[string]any{"receipts": out}, err
 }

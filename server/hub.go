@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -373,7 +374,7 @@ func (h *Hub) deliver(ev event.Event) {
 		cancel()
 	}
 	for _, c := range targets {
-		if closesSession(ev.CloseSessions, c.me.SessionID) {
+		if slices.Contains(ev.CloseSessions, c.me.SessionID) {
 			c.close(4001, "session ended")
 			continue
 		}
@@ -393,15 +394,6 @@ func dedupe(ts []string) []string {
 		}
 	}
 	return out
-}
-
-func closesSession(ids []int64, id int64) bool {
-	for _, s := range ids {
-		if s == id {
-			return true
-		}
-	}
-	return false
 }
 
 // parseTopic splits "u.12", "g.5" or "c.34".

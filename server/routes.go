@@ -1,10 +1,11 @@
 package server
 
 import (
-	"github.com/parleychat/parley/server/chat"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/parleychat/parley/server/chat"
 )
 
 // routes is every route on one screen.
@@ -13,6 +14,7 @@ func (s *Server) routes() http.Handler {
 	r.Use(s.withRequest, s.observe, s.recoverPanics)
 	r.NotFound(s.handleUI)
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.respondError(w, r, errMethod) })
+	ok, made := http.StatusOK, http.StatusCreated
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
@@ -28,48 +30,48 @@ func (s *Server) routes() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireUser)
 			r.Post("/auth/logout", s.handleLogout)
-			r.Get("/me", s.handleMe)
-			r.Patch("/me", s.handleUpdateMe)
-			r.Post("/me/password", s.handleChangePassword)
+			r.Get("/me", endpoint(s, ok, s.me))
+			r.Patch("/me", endpoint(s, ok, s.updateMe))
+			r.Post("/me/password", endpoint(s, ok, s.changePassword))
 
-			r.Get("/users", s.handleSearchUsers)
-			r.Get("/contacts", s.handleListContacts)
-			r.Post("/contacts", s.handleAddContact)
-			r.Patch("/contacts/{user_id}", s.handleUpdateContact)
-			r.Delete("/contacts/{user_id}", s.handleDeleteContact)
+			r.Get("/users", endpoint(s, ok, s.searchUsers))
+			r.Get("/contacts", endpoint(s, ok, s.listContacts))
+			r.Post("/contacts", endpoint(s, made, s.addContact))
+			r.Patch("/contacts/{user_id}", endpoint(s, ok, s.updateContact))
+			r.Delete("/contacts/{user_id}", endpoint(s, ok, s.deleteContact))
 
-			r.Get("/conversations", s.handleListConversations)
-			r.Post("/direct", s.handleDirect)
-			r.Get("/conversations/{id}", s.handleGetConversation)
-			r.Patch("/conversations/{id}", s.handlePatchConversation)
-			r.Delete("/conversations/{id}", s.clearConversation(true))
-			r.Post("/conversations/{id}/clear", s.clearConversation(false))
-			r.Get("/conversations/{id}/messages", s.handleListMessages)
-			r.Post("/conversations/{id}/messages", s.handleSendMessage)
-			r.Get("/conversations/{id}/receipts", s.handleListReceipts)
-			r.Post("/conversations/{id}/receipts", s.handlePostReceipts)
+			r.Get("/conversations", endpoint(s, ok, s.listConversations))
+			r.Post("/direct", endpoint(s, ok, s.direct))
+			r.Get("/conversations/{id}", endpoint(s, ok, s.getConversation))
+			r.Patch("/conversations/{id}", endpoint(s, ok, s.patchConversation))
+			r.Delete("/conversations/{id}", endpoint(s, ok, s.clearConversation(true)))
+			r.Post("/conversations/{id}/clear", endpoint(s, ok, s.clearConversation(false)))
+			r.Get("/conversations/{id}/messages", endpoint(s, ok, s.listMessages))
+			r.Post("/conversations/{id}/messages", endpoint(s, ok, s.sendMessage))
+			r.Get("/conversations/{id}/receipts", endpoint(s, ok, s.listReceipts))
+			r.Post("/conversations/{id}/receipts", endpoint(s, ok, s.postReceipts))
 
-			r.Get("/groups", s.handleListGroups)
-			r.Post("/groups", s.handleCreateGroup)
-			r.Get("/groups/{id}", s.handleGetGroup)
-			r.Patch("/groups/{id}", s.handlePatchGroup)
-			r.Delete("/groups/{id}", s.handleDeleteGroup)
-			r.Get("/groups/{id}/members", s.handleListMembers)
-			r.Post("/groups/{id}/members", s.handleAddMember)
-			r.Patch("/groups/{id}/members/{user_id}", s.handlePatchMember)
-			r.Delete("/groups/{id}/members/{user_id}", s.handleRemoveMember)
-			r.Post("/groups/{id}/transfer", s.handleTransfer)
-			r.Post("/groups/{id}/channels", s.handleCreateChannel)
-			r.Patch("/groups/{id}/channels/{channel_id}", s.handleRenameChannel)
-			r.Delete("/groups/{id}/channels/{channel_id}", s.handleDeleteChannel)
-			r.Get("/groups/{id}/invites", s.handleListInvites)
-			r.Post("/groups/{id}/invites", s.handleCreateInvite)
-			r.Delete("/groups/{id}/invites/{code}", s.handleRevokeInvite)
-			r.Get("/invites/{code}", s.handlePreviewInvite)
-			r.Post("/invites/{code}/accept", s.handleAcceptInvite)
+			r.Get("/groups", endpoint(s, ok, s.listGroups))
+			r.Post("/groups", endpoint(s, made, s.createGroup))
+			r.Get("/groups/{id}", endpoint(s, ok, s.getGroup))
+			r.Patch("/groups/{id}", endpoint(s, ok, s.patchGroup))
+			r.Delete("/groups/{id}", endpoint(s, ok, s.deleteGroup))
+			r.Get("/groups/{id}/members", endpoint(s, ok, s.listMembers))
+			r.Post("/groups/{id}/members", endpoint(s, made, s.addMember))
+			r.Patch("/groups/{id}/members/{user_id}", endpoint(s, ok, s.patchMember))
+			r.Delete("/groups/{id}/members/{user_id}", endpoint(s, ok, s.removeMember))
+			r.Post("/groups/{id}/transfer", endpoint(s, ok, s.transfer))
+			r.Post("/groups/{id}/channels", endpoint(s, made, s.createChannel))
+			r.Patch("/groups/{id}/channels/{channel_id}", endpoint(s, ok, s.renameChannel))
+			r.Delete("/groups/{id}/channels/{channel_id}", endpoint(s, ok, s.deleteChannel))
+			r.Get("/groups/{id}/invites", endpoint(s, ok, s.listInvites))
+			r.Post("/groups/{id}/invites", endpoint(s, made, s.createInvite))
+			r.Delete("/groups/{id}/invites/{code}", endpoint(s, ok, s.revokeInvite))
+			r.Get("/invites/{code}", endpoint(s, ok, s.previewInvite))
+			r.Post("/invites/{code}/accept", endpoint(s, ok, s.acceptInvite))
 
-			r.Get("/sync", s.handleSync)
-			r.Get("/presence", s.handlePresence)
+			r.Get("/sync", endpoint(s, ok, s.sync))
+			r.Get("/presence", endpoint(s, ok, s.presence))
 		})
 		r.Get("/ws", s.handleWS) // authenticates itself, before upgrading
 	})

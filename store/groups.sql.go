@@ -28,10 +28,16 @@ func (q *Queries) AddChannelMembers(ctx context.Context, arg AddChannelMembersPa
 }
 
 const addGroupMembers = `-- name: AddGroupMembers :many
-INSERT INTO group_members (group_id, user_id, role)
-SELECT $1::bigint, unnest($2::bigint[]), $3::text
-ON CONFLICT (group_id, user_id) DO NOTHING
-RETURNING user_id
+WITH added AS (
+    INSERT INTO group_members (group_id, user_id, role)
+    SELECT $1::bigint, unnest($2::bigint[]), $3::text
+    ON CONFLICT (group_id, user_id) DO NOTHING
+    RETURNING user_id
+), counted AS (
+    UPDATE groups SET member_count = member_count + (SELECT count(*) FROM added)
+    WHERE id = $1::bigint
+)
+SELECT user_id FROM added
 `
 
 type AddGroupMembersParams struct {
@@ -122,7 +128,7 @@ func (q *Queries) CreateChannel(ctx context.Context, arg CreateChannelParams) (i
 }
 
 const createGroup = `-- name: CreateGroup :one
-INSERT INTO groups (name, description) VALUES ($1, $2) RETURNING id, name, description, created_at, updated_at, change_xid
+INSERT INTO groups (name, description) VALUES ($1, $2) RETURNING id, name, description, created_at, updated_at, change_xid, member_count
 `
 
 type CreateGroupParams struct {
@@ -140,6 +146,7 @@ func (q *Queries) CreateGroup(ctx context.Context, arg CreateGroupParams) (Group
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ChangeXid,
+		&i.MemberCount,
 	)
 	return i, err
 }
@@ -276,8 +283,7 @@ func (q *Queries) GetInvite(ctx context.Context, code string) (Invite, error) {
 }
 
 const getInvitePreview = `-- name: GetInvitePreview :one
-SELECT g.name,
-       (SELECT count(*) FROM group_members x WHERE x.group_id = g.id)::bigint AS member_count,
+SELECT g.name, g.member_count,
        EXISTS (SELECT 1 FROM group_members x WHERE x.group_id = g.id AND x.user_id = $1) AS is_member
 FROM groups g WHERE g.id = $2
 `
@@ -301,24 +307,13 @@ func (q *Queries) GetInvitePreview(ctx context.Context, arg GetInvitePreviewPara
 }
 
 const getSharedGroup = `-- name: GetSharedGroup :one
-SELECT g.id, g.name, g.description, g.created_at, g.updated_at, g.change_xid, (SELECT count(*) FROM group_members x WHERE x.group_id = g.id)::bigint AS member_count
-FROM groups g WHERE g.id = $1
+SELECT id, name, description, created_at, updated_at, change_xid, member_count FROM groups WHERE id = $1
 `
 
-type GetSharedGroupRow struct {
-	ID          int64
-	Name        string
-	Description string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	ChangeXid   int64
-	MemberCount int64
-}
-
 // A group's fields that every member sees alike.
-func (q *Queries) GetSharedGroup(ctx context.Context, id int64) (GetSharedGroupRow, error) {
+func (q *Queries) GetSharedGroup(ctx context.Context, id int64) (Group, error) {
 	row := q.db.QueryRow(ctx, getSharedGroup, id)
-	var i GetSharedGroupRow
+	var i Group
 	err := row.Scan(
 		&i.ID,
 		&i.Name,
@@ -652,8 +647,7 @@ func (q *Queries) ListInvites(ctx context.Context, groupID int64) ([]Invite, err
 }
 
 const listUserGroups = `-- name: ListUserGroups :many
-SELECT g.id, g.name, g.description, g.created_at, g.updated_at, g.change_xid, gm.role AS my_role,
-       (SELECT count(*) FROM group_members x WHERE x.group_id = g.id)::bigint AS member_count
+SELECT g.id, g.name, g.description, g.created_at, g.updated_at, g.change_xid, g.member_count, gm.role AS my_role
 FROM group_members gm JOIN groups g ON g.id = gm.group_id
 WHERE gm.user_id = $1
   AND ($2::bigint IS NULL OR g.id = $2)
@@ -674,8 +668,8 @@ type ListUserGroupsRow struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	ChangeXid   int64
-	MyRole      string
 	MemberCount int64
+	MyRole      string
 }
 
 // The caller's groups with their role and size: all, one, or those changed
@@ -696,8 +690,8 @@ func (q *Queries) ListUserGroups(ctx context.Context, arg ListUserGroupsParams) 
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.ChangeXid,
-			&i.MyRole,
 			&i.MemberCount,
+			&i.MyRole,
 		); err != nil {
 			return nil, err
 		}
@@ -730,8 +724,14 @@ func (q *Queries) LockInvite(ctx context.Context, code string) (Invite, error) {
 	return i, err
 }
 
-const removeGroupMember = `-- name: RemoveGroupMember :execrows
-DELETE FROM group_members WHERE group_id = $1 AND user_id = $2
+const removeGroupMember = `-- name: RemoveGroupMember :one
+WITH removed AS (
+    DELETE FROM group_members WHERE group_id = $1 AND user_id = $2 RETURNING 1
+), counted AS (
+    UPDATE groups SET member_count = member_count - (SELECT count(*) FROM removed)
+    WHERE id = $1
+)
+SELECT count(*) FROM removed
 `
 
 type RemoveGroupMemberParams struct {
@@ -740,11 +740,10 @@ type RemoveGroupMemberParams struct {
 }
 
 func (q *Queries) RemoveGroupMember(ctx context.Context, arg RemoveGroupMemberParams) (int64, error) {
-	result, err := q.db.Exec(ctx, removeGroupMember, arg.GroupID, arg.UserID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	row := q.db.QueryRow(ctx, removeGroupMember, arg.GroupID, arg.UserID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
 }
 
 const renameChannel = `-- name: RenameChannel :execrows
@@ -818,7 +817,7 @@ UPDATE groups SET
     updated_at  = now(),
     change_xid  = parley_xid()
 WHERE id = $3
-RETURNING id, name, description, created_at, updated_at, change_xid
+RETURNING id, name, description, created_at, updated_at, change_xid, member_count
 `
 
 type UpdateGroupParams struct {
@@ -837,6 +836,7 @@ func (q *Queries) UpdateGroup(ctx context.Context, arg UpdateGroupParams) (Group
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ChangeXid,
+		&i.MemberCount,
 	)
 	return i, err
 }

@@ -34,6 +34,7 @@ type Group struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	ChangeXid   int64
+	MemberCount int64
 }
 
 type GroupMember struct {

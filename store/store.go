@@ -5,15 +5,24 @@ package store
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// SchemaVersion is the schema this binary brings in schema.sql.
-const SchemaVersion = 1
+// SchemaVersion is the schema this binary brings in schema.sql; the steps
+// in migrations/ (NNN.sql brings version NNN) upgrade an older database.
+const SchemaVersion = 2
+
+// viewsMarker starts the part of schema.sql that an upgrade re-creates.
+const viewsMarker = "-- @views"
+
+//go:embed migrations/*.sql
+var migrations embed.FS
 
 // schemaLockID is the advisory lock taken while migrating, so several nodes
 // starting at once apply the schema exactly once.
@@ -40,6 +49,7 @@ func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
 		maxConns = DefaultPoolSize
 	}
 	cfg.MaxConns = maxConns
+	cfg.ConnConfig.Tracer = counter{}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
@@ -78,8 +88,9 @@ func (db *DB) InTx(ctx context.Context, fn func(q *Queries) error) error {
 var ErrSchemaTooNew = errors.New("database schema is newer than this binary")
 
 // Migrate applies schema (the contents of schema.sql) when the database has
-// none yet, in one transaction holding an advisory lock, and records
-// SchemaVersion. It refuses a database whose recorded version is newer.
+// none yet, or the upgrade steps from its version on, in one transaction
+// holding an advisory lock, and records SchemaVersion. It refuses a
+// database whose recorded version is newer.
 func Migrate(ctx context.Context, db *DB, schema string) (applied bool, err error) {
 	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(schemaLockID)); err != nil {
@@ -102,10 +113,24 @@ func Migrate(ctx context.Context, db *DB, schema string) (applied bool, err erro
 		case current == SchemaVersion:
 			return nil
 		case current != 0:
-			return fmt.Errorf("database schema version %d has no upgrade path to %d", current, SchemaVersion)
-		}
-		if _, err := tx.Exec(ctx, schema); err != nil {
-			return fmt.Errorf("apply schema: %w", err)
+			for v := current + 1; v <= SchemaVersion; v++ {
+				step, err := migrations.ReadFile(fmt.Sprintf("migrations/%03d.sql", v))
+				if err != nil {
+					return fmt.Errorf("database schema version %d has no upgrade path to %d", current, SchemaVersion)
+				}
+				if _, err := tx.Exec(ctx, string(step)); err != nil {
+					return fmt.Errorf("upgrade schema to version %d: %w", v, err)
+				}
+			}
+			if _, views, ok := strings.Cut(schema, "\n"+viewsMarker); ok {
+				if _, err := tx.Exec(ctx, viewsMarker+views); err != nil {
+					return fmt.Errorf("re-create views: %w", err)
+				}
+			}
+		default:
+			if _, err := tx.Exec(ctx, schema); err != nil {
+				return fmt.Errorf("apply schema: %w", err)
+			}
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO parley_schema (version) VALUES ($1)", SchemaVersion); err != nil {
 			return fmt.Errorf("record schema version: %w", err)

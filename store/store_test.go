@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 	"testing"
 
@@ -70,5 +71,48 @@ func TestErrorsClassify(t *testing.T) {
 	}
 	if _, err := db.GetUser(ctx, 999); !store.IsNotFound(err) {
 		t.Fatalf("missing user: %v", err)
+	}
+}
+
+// TestUpgradeFromVersion1 upgrades a database made by the first schema,
+// holding data, and finds the same tables, columns and indexes as a new
+// install's, with the data carried over.
+func TestUpgradeFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	old := storetest.New(t)
+	v1, err := os.ReadFile("testdata/schema-v1.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup := "DROP SCHEMA public CASCADE; CREATE SCHEMA public; " + string(v1) + `
+		CREATE TABLE parley_schema (version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+		INSERT INTO parley_schema (version) VALUES (1);
+		INSERT INTO users (username, display_name, password_hash) VALUES ('a', 'A', 'x'), ('b', 'B', 'x');
+		INSERT INTO groups (name) VALUES ('g');
+		INSERT INTO group_members (group_id, user_id, role) SELECT 1, id, 'member' FROM users;`
+	if _, err := old.Pool.Exec(ctx, setup); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Migrate(ctx, old, storetest.Schema(t)); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := old.Pool.QueryRow(ctx, "SELECT member_count FROM groups WHERE id = 1").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("member_count after upgrade = %d, %v", n, err)
+	}
+	catalog := func(db *store.DB) string {
+		var out string
+		err := db.Pool.QueryRow(ctx, `SELECT string_agg(x, E'\n' ORDER BY x) FROM (
+			SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || coalesce(column_default, '') || ' ' || is_nullable AS x
+			FROM information_schema.columns WHERE table_schema = 'public'
+			UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
+			UNION ALL SELECT 'view ' || pg_get_viewdef('member_conversations'::regclass)) c`).Scan(&out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got, want := catalog(old), catalog(storetest.New(t)); got != want {
+		t.Fatalf("upgraded catalog differs from a new install's:\n%s\n---\n%s", got, want)
 	}
 }

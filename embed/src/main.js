@@ -3,7 +3,7 @@ import './style.css'
 import App from './App.vue'
 import { router } from './router.js'
 import { setUnauthenticatedHandler } from './api.js'
-import { forget, setSessionEndedHook, state, unreadTotal } from './store.js'
+import { forget, setSessionEndedHook, state, unreadTotal } from './store/index.js'
 
 // A session that ended sends the user to login, and back here afterwards.
 function toLogin() {

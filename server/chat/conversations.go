@@ -109,7 +109,9 @@ func (s *Service) Direct(ctx context.Context, me Actor, peerID int64) (Conversat
 
 // Flags are the member's own flags; nil leaves one as it is.
 type Flags struct {
-	Pinned, Archived, Muted *bool
+	Pinned   *bool `json:"pinned"`
+	Archived *bool `json:"archived"`
+	Muted    *bool `json:"muted"`
 }
 
 // SetFlags changes the actor's own flags of a conversation; their other

@@ -174,7 +174,8 @@ func leftEvents(ob *outbox, userID, groupID int64, channelIDs []int64) {
 
 // GroupInput is a group's name and description; nil leaves one as it is.
 type GroupInput struct {
-	Name, Description *string
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
 }
 
 // CreateGroup makes a group with one channel, general; the actor owns it.

@@ -150,3 +150,20 @@ func withDatabase(raw, name string) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// SeedUsers inserts n users at once, named prefix1…prefixN (no usable
+// password), and returns their ids.
+func SeedUsers(t testing.TB, db *store.DB, prefix string, n int) []int64 {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(),
+		`INSERT INTO users (username, display_name, password_hash)
+		 SELECT $1 || i, $1 || i, 'x' FROM generate_series(1, $2) i RETURNING id`, prefix, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}

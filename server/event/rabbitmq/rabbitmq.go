@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,7 +136,7 @@ func (b *Bus) connect() error {
 	b.conn, b.pub, b.ctl, b.queue, b.up = conn, pub, ctl, q.Name, true
 	// topics wanted while binding were bound above or will be by Subscribe
 	for t := range b.topics {
-		if !contains(topics, t) {
+		if !slices.Contains(topics, t) {
 			_ = ctl.QueueBind(q.Name, t, b.o.Exchange, false, nil)
 		}
 	}
@@ -143,15 +144,6 @@ func (b *Bus) connect() error {
 	b.wg.Go(func() { b.consume(deliveries) })
 	b.log.Info("rabbitmq connected", "queue", q.Name, "bindings", len(topics))
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (b *Bus) consume(deliveries <-chan amqp.Delivery) {

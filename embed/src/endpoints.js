@@ -1,0 +1,52 @@
+// One function per REST endpoint the UI uses (docs/protocol.md), so the
+// store's modules never spell a path or a method themselves.
+import { api } from './api.js'
+
+const q = encodeURIComponent
+
+// ---- session ----
+export const getMe = () => api('GET', '/me', undefined, { quiet401: true })
+export const postSignup = (body) => api('POST', '/auth/signup', body, { quiet401: true })
+export const postLogin = (username, password) => api('POST', '/auth/login', { username, password }, { quiet401: true })
+export const postLogout = () => api('POST', '/auth/logout', undefined, { quiet401: true })
+export const patchMe = (fields) => api('PATCH', '/me', fields)
+export const postPassword = (current, next) => api('POST', '/me/password', { current_password: current, new_password: next })
+
+// ---- sync, conversations, messages ----
+export const getSync = (cursor) => api('GET', '/sync' + (cursor ? '?since=' + q(cursor) : ''))
+export const getConversation = (id) => api('GET', `/conversations/${id}`)
+export const postDirect = (userId) => api('POST', '/direct', { user_id: userId })
+export const patchConversation = (id, flags) => api('PATCH', `/conversations/${id}`, flags)
+export const postClear = (id) => api('POST', `/conversations/${id}/clear`)
+export const deleteConversation = (id) => api('DELETE', `/conversations/${id}`)
+export const getMessages = (id, params) => api('GET', `/conversations/${id}/messages?` + new URLSearchParams(params))
+export const postMessage = (id, body) => api('POST', `/conversations/${id}/messages`, body)
+export const getReceipts = (id) => api('GET', `/conversations/${id}/receipts`)
+export const postReceipts = (id, body) => api('POST', `/conversations/${id}/receipts`, body)
+
+// ---- people ----
+export const getUsers = (query) => api('GET', '/users?q=' + q(query))
+export const getContacts = () => api('GET', '/contacts')
+export const postContact = (body) => api('POST', '/contacts', body)
+export const patchContact = (userId, alias) => api('PATCH', `/contacts/${userId}`, { alias: alias || null })
+export const deleteContact = (userId) => api('DELETE', `/contacts/${userId}`)
+export const getPresence = (ids) => api('GET', '/presence?user_ids=' + ids.join(','))
+
+// ---- groups ----
+export const postGroup = (body) => api('POST', '/groups', body)
+export const getGroup = (gid) => api('GET', `/groups/${gid}`)
+export const patchGroup = (gid, fields) => api('PATCH', `/groups/${gid}`, fields)
+export const deleteGroup = (gid) => api('DELETE', `/groups/${gid}`)
+export const getMembers = (gid) => api('GET', `/groups/${gid}/members`)
+export const postMember = (gid, userId) => api('POST', `/groups/${gid}/members`, { user_id: userId })
+export const patchMember = (gid, userId, role) => api('PATCH', `/groups/${gid}/members/${userId}`, { role })
+export const deleteMember = (gid, userId) => api('DELETE', `/groups/${gid}/members/${userId}`)
+export const postTransfer = (gid, userId) => api('POST', `/groups/${gid}/transfer`, { user_id: userId })
+export const postChannel = (gid, name) => api('POST', `/groups/${gid}/channels`, { name })
+export const patchChannel = (gid, cid, name) => api('PATCH', `/groups/${gid}/channels/${cid}`, { name })
+export const deleteChannel = (gid, cid) => api('DELETE', `/groups/${gid}/channels/${cid}`)
+export const postInvite = (gid, opts) => api('POST', `/groups/${gid}/invites`, opts)
+export const getInvites = (gid) => api('GET', `/groups/${gid}/invites`)
+export const deleteInvite = (gid, code) => api('DELETE', `/groups/${gid}/invites/${q(code)}`)
+export const getInvite = (code) => api('GET', `/invites/${q(code)}`)
+export const postAcceptInvite = (code) => api('POST', `/invites/${q(code)}/accept`)

@@ -1,0 +1,289 @@
+// Messages of each conversation: history, sends with optimistic bubbles,
+// receipts (ticks and "read by k of n"), typing and notifications.
+import { reactive } from 'vue'
+import { state, userCache } from './state.js'
+import { fetchConversation } from './conversations.js'
+import { displayName } from './contacts.js'
+import { loadMembers } from './groups.js'
+import * as rt from '../realtime.js'
+import * as ep from '../endpoints.js'
+
+export function messageBucket(id) {
+  if (!state.messages[id]) state.messages[id] = { list: [], pending: [], hasMore: true, loaded: false }
+  return state.messages[id]
+}
+
+export function lastSeq(m) {
+  return m.list.length ? m.list[m.list.length - 1].seq : 0
+}
+
+// insert places messages by seq, never twice.
+function insert(convId, msgs) {
+  const m = messageBucket(convId)
+  const bySeq = new Map(m.list.map((x) => [x.seq, x]))
+  for (const x of msgs) bySeq.set(x.seq, x)
+  m.list = [...bySeq.values()].sort((a, b) => a.seq - b.seq)
+  const mine = new Set(msgs.filter((x) => x.sender_id === state.user?.id).map((x) => x.client_id))
+  if (mine.size) m.pending = m.pending.filter((p) => !mine.has(p.client_id))
+}
+
+// onMessage takes a new message (message.created, or a send's answer).
+export function onMessage(msg) {
+  const c = state.conversations[msg.conversation_id]
+  if (!c) {
+    fetchConversation(msg.conversation_id).catch(() => {}) // a conversation this device has not seen yet
+    return
+  }
+  const m = state.messages[msg.conversation_id]
+  if (m && (m.loaded || m.list.length)) {
+    const have = lastSeq(m)
+    insert(msg.conversation_id, [msg])
+    if (have && msg.seq > have + 1) fetchAfter(msg.conversation_id, have) // a gap
+  }
+  const fromOther = msg.sender_id !== state.user.id
+  const isNew = msg.seq > c.last_seq // else the conversation already counts it
+  if (isNew || !c.last_message || msg.seq >= c.last_message.seq) {
+    c.last_seq = Math.max(c.last_seq, msg.seq)
+    c.last_message = msg
+    c.updated_at = msg.created_at
+  }
+  if (fromOther) {
+    if (isNew && msg.seq > c.read_seq) c.unread_count = (c.unread_count || 0) + 1
+    acknowledge(msg.conversation_id, { delivered_seq: msg.seq })
+    if (state.typing[msg.conversation_id]) delete state.typing[msg.conversation_id][msg.sender_id]
+    if (state.openId === msg.conversation_id) markRead(msg.conversation_id)
+    notify(c, msg)
+  } else {
+    c.delivered_seq = Math.max(c.delivered_seq, msg.seq)
+    c.read_seq = Math.max(c.read_seq, msg.seq)
+  }
+}
+
+export function onReceipt(r) {
+  const c = state.conversations[r.conversation_id]
+  if (!c) return
+  if (r.user_id === state.user.id) {
+    c.delivered_seq = Math.max(c.delivered_seq, r.delivered_seq)
+    if (r.read_seq > c.read_seq) {
+      c.read_seq = r.read_seq
+      c.unread_count = countUnread(c)
+    }
+  } else if (c.kind === 'direct') {
+    c.peer_delivered_seq = Math.max(c.peer_delivered_seq || 0, r.delivered_seq)
+    c.peer_read_seq = Math.max(c.peer_read_seq || 0, r.read_seq)
+  }
+  if (c.kind === 'channel') {
+    const m = (state.receipts[c.id] ||= {})
+    const old = m[r.user_id] || { delivered_seq: 0, read_seq: 0 }
+    m[r.user_id] = { delivered_seq: Math.max(old.delivered_seq, r.delivered_seq), read_seq: Math.max(old.read_seq, r.read_seq) }
+  }
+}
+
+// readers lists the other members of a channel who have read seq.
+export function readers(convId, seq) {
+  const m = state.receipts[convId] || {}
+  return Object.entries(m)
+    .filter(([uid, r]) => +uid !== state.user.id && r.read_seq >= seq)
+    .map(([uid]) => +uid)
+}
+
+// countUnread recounts from the messages held, when they cover the range.
+function countUnread(c) {
+  if (c.read_seq >= c.last_seq) return 0
+  const m = state.messages[c.id]
+  const from = Math.max(c.read_seq, c.cleared_seq || 0)
+  if (m && m.list.length && m.list[0].seq <= from + 1) {
+    return m.list.filter((x) => x.seq > from && x.sender_id !== state.user.id).length
+  }
+  return Math.min(c.unread_count || 0, c.last_seq - c.read_seq)
+}
+
+// ---------- receipts ----------
+
+const pendingAcks = {}
+let ackTimer = null
+
+// acknowledge coalesces receipts for a moment, then sends one frame per
+// conversation (or a POST while the socket is down).
+export function acknowledge(convId, r) {
+  const p = (pendingAcks[convId] ||= { delivered_seq: 0, read_seq: 0 })
+  p.delivered_seq = Math.max(p.delivered_seq, r.delivered_seq || 0, r.read_seq || 0)
+  p.read_seq = Math.max(p.read_seq, r.read_seq || 0)
+  if (!ackTimer) ackTimer = setTimeout(flushAcks, 100)
+}
+
+function flushAcks() {
+  ackTimer = null
+  for (const [id, r] of Object.entries(pendingAcks)) {
+    delete pendingAcks[id]
+    const data = { conversation_id: +id, delivered_seq: r.delivered_seq }
+    if (r.read_seq) data.read_seq = r.read_seq
+    if (!rt.sendFrame('receipt', data)) ep.postReceipts(id, data).catch(() => {})
+  }
+}
+
+function canSeeChat() {
+  return document.visibilityState === 'visible' && document.hasFocus()
+}
+
+// markRead sends the read receipt for an open chat, only while it is
+// visible and focused.
+export function markRead(convId) {
+  const c = state.conversations[convId]
+  if (!c || !canSeeChat()) return
+  if (c.read_seq < c.last_seq) {
+    acknowledge(convId, { read_seq: c.last_seq })
+    c.read_seq = c.last_seq
+    c.delivered_seq = Math.max(c.delivered_seq, c.last_seq)
+    c.unread_count = 0
+  }
+}
+
+const readIfOpen = () => state.openId && markRead(state.openId)
+document.addEventListener('visibilitychange', readIfOpen)
+window.addEventListener('focus', readIfOpen)
+
+// ---------- typing ----------
+
+const lastTypingSent = {}
+export function typing(convId) {
+  const now = Date.now()
+  if (now - (lastTypingSent[convId] || 0) < 3000) return
+  lastTypingSent[convId] = now
+  rt.sendFrame('typing', { conversation_id: convId })
+}
+
+export function onTyping(d) {
+  if (d.user_id !== state.user?.id) {
+    state.typing[d.conversation_id] = { ...(state.typing[d.conversation_id] || {}), [d.user_id]: Date.now() + 5000 }
+  }
+}
+
+export function typingNames(convId) {
+  const t = state.typing[convId]
+  if (!t) return []
+  const c = state.conversations[convId]
+  return Object.entries(t)
+    .filter(([, until]) => until > state.now)
+    .map(([uid]) => {
+      if (c?.peer && c.peer.id === +uid) return c.title
+      return displayName(userCache[uid] || { id: +uid, display_name: 'Someone' })
+    })
+}
+
+// ---------- history ----------
+
+// openConversation loads a conversation's recent history and marks it
+// read. It returns the read watermark from before, for the "New messages" line.
+export async function openConversation(convId) {
+  state.openId = convId
+  const c = state.conversations[convId] || (await fetchConversation(convId))
+  const readBefore = Math.max(c.read_seq, c.cleared_seq || 0)
+  const m = messageBucket(convId)
+  if (!m.loaded) {
+    const out = await ep.getMessages(convId, { limit: 50 })
+    insert(convId, out.messages)
+    m.hasMore = out.has_more
+    m.loaded = true
+  } else if (lastSeq(m) < c.last_seq) {
+    await fetchAfter(convId, lastSeq(m))
+  }
+  if (c.kind === 'channel') {
+    // "read by k of n": the watermarks, and the names behind them
+    const [{ receipts }] = await Promise.all([ep.getReceipts(convId), c.group_id ? loadMembers(c.group_id).catch(() => null) : null])
+    const map = {}
+    for (const r of receipts) map[r.user_id] = { delivered_seq: r.delivered_seq, read_seq: r.read_seq }
+    state.receipts[convId] = map
+  }
+  markRead(convId)
+  return readBefore
+}
+
+export function closeConversation(convId) {
+  if (state.openId === convId) state.openId = null
+}
+
+export async function fetchAfter(convId, after) {
+  for (;;) {
+    const out = await ep.getMessages(convId, { after, limit: 200 })
+    insert(convId, out.messages)
+    if (!out.has_more || !out.messages.length) return
+    after = out.messages[out.messages.length - 1].seq
+  }
+}
+
+export async function loadOlder(convId) {
+  const m = messageBucket(convId)
+  if (!m.hasMore) return 0
+  const params = { limit: 50 }
+  if (m.list.length) params.before = m.list[0].seq
+  const out = await ep.getMessages(convId, params)
+  insert(convId, out.messages)
+  m.hasMore = out.has_more
+  return out.messages.length
+}
+
+// ---------- sending ----------
+
+function newClientId() {
+  return crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2)
+}
+
+// send shows the message at once ("sending"), then posts it. A retry posts
+// the same client_id, so it never duplicates.
+export async function send(convId, body) {
+  askNotificationPermission()
+  const p = reactive({
+    client_id: newClientId(),
+    conversation_id: convId,
+    sender_id: state.user.id,
+    body,
+    created_at: new Date().toISOString(),
+    status: 'sending',
+    error: '',
+  })
+  messageBucket(convId).pending.push(p)
+  await post(p)
+}
+
+export async function retry(p) {
+  p.status = 'sending'
+  p.error = ''
+  await post(p)
+}
+
+async function post(p) {
+  try {
+    const { message } = await ep.postMessage(p.conversation_id, { client_id: p.client_id, body: p.body })
+    onMessage(message)
+    const m = state.messages[p.conversation_id]
+    if (m && !m.list.some((x) => x.seq === message.seq)) insert(p.conversation_id, [message])
+  } catch (e) {
+    p.status = 'failed'
+    p.error = e.message
+  }
+}
+
+// ---------- notifications ----------
+
+let asked = false
+function askNotificationPermission() {
+  if (asked || !('Notification' in window) || Notification.permission !== 'default') return
+  asked = true
+  Notification.requestPermission().catch(() => {})
+}
+
+function notify(c, msg) {
+  if (c.muted || document.visibilityState === 'visible') return
+  if (!('Notification' in window) || Notification.permission !== 'granted') return
+  try {
+    const n = new Notification(c.title, { body: msg.body.slice(0, 140), tag: 'parley-' + c.id })
+    n.onclick = () => {
+      window.focus()
+      window.dispatchEvent(new CustomEvent('parley:open', { detail: c.id }))
+    }
+  } catch {
+    /* some browsers only notify from a service worker */
+  }
+}
+

@@ -1,0 +1,130 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/parleychat/parley/server/event"
+	"github.com/parleychat/parley/server/presence"
+	"github.com/parleychat/parley/store"
+	"github.com/parleychat/parley/store/storetest"
+)
+
+// countingBus is the in-process bus counting what is published.
+type countingBus struct {
+	*event.Memory
+	n atomic.Int64
+}
+
+func (b *countingBus) Publish(ctx context.Context, ev event.Event) error {
+	b.n.Add(1)
+	return b.Memory.Publish(ctx, ev)
+}
+
+func newCostService(t testing.TB) (*Service, *countingBus) {
+	bus := &countingBus{Memory: event.NewMemory(func(event.Event) {})}
+	s := New(Options{DB: storetest.New(t), Bus: bus, Tracker: presence.NewMemory(presence.DefaultTTL),
+		Hasher: NewHasher(Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1})})
+	t.Cleanup(s.Close)
+	return s, bus
+}
+
+// seedUsers inserts n users named prefix0… at once and returns their ids.
+
+// groupOf makes a group owned by a new user with size members in all.
+func groupOf(t testing.TB, s *Service, size int) (Actor, Group) {
+	ctx := context.Background()
+	ids := storetest.SeedUsers(t, s.db, "m", size)
+	owner, err := s.db.GetUser(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := Actor{User: owner}
+	g, err := s.CreateGroup(ctx, me, "Team", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rest := ids[1:]; len(rest) > 0; rest = rest[min(len(rest), maxBulkAdd):] {
+		if _, err := s.AddMembers(ctx, me, g.ID, rest[:min(len(rest), maxBulkAdd)], ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return me, g
+}
+
+// TestGroupChangeCostIsFlat: every change to a group costs the same number
+// of queries and events in a group of 3 as in a group of 300.
+func TestGroupChangeCostIsFlat(t *testing.T) {
+	type cost struct{ queries, events int64 }
+	measure := func(size int) map[string]cost {
+		s, bus := newCostService(t)
+		me, g := groupOf(t, s, size)
+		extra := storetest.SeedUsers(t, s.db, "x", 3)
+		out := map[string]cost{}
+		var chID int64
+		steps := []struct {
+			name string
+			run  func(ctx context.Context) error
+		}{
+			{"add", func(ctx context.Context) error { _, err := s.AddMember(ctx, me, g.ID, extra[0], ""); return err }},
+			{"bulk add", func(ctx context.Context) error { _, err := s.AddMembers(ctx, me, g.ID, extra[1:], ""); return err }},
+			{"role", func(ctx context.Context) error { _, err := s.SetRole(ctx, me, g.ID, extra[0], RoleAdmin); return err }},
+			{"remove", func(ctx context.Context) error { return s.RemoveMember(ctx, me, g.ID, extra[0]) }},
+			{"create channel", func(ctx context.Context) error {
+				c, err := s.CreateChannel(ctx, me, g.ID, "random")
+				chID = c.ID
+				return err
+			}},
+			{"rename channel", func(ctx context.Context) error {
+				_, err := s.RenameChannel(ctx, me, g.ID, chID, "off-topic")
+				return err
+			}},
+			{"delete channel", func(ctx context.Context) error { return s.DeleteChannel(ctx, me, g.ID, chID) }},
+			{"rename group", func(ctx context.Context) error {
+				name := "Team 2"
+				_, err := s.UpdateGroup(ctx, me, g.ID, GroupInput{Name: &name})
+				return err
+			}},
+		}
+		for _, st := range steps {
+			ctx, n := store.WithQueryCount(context.Background())
+			before := bus.n.Load()
+			if err := st.run(ctx); err != nil {
+				t.Fatalf("%s in a group of %d: %v", st.name, size, err)
+			}
+			out[st.name] = cost{n.Load(), bus.n.Load() - before}
+		}
+		return out
+	}
+	small, large := measure(3), measure(300)
+	for name, c := range small {
+		if large[name] != c {
+			t.Errorf("%s: %+v in a group of 3, %+v in a group of 300", name, c, large[name])
+		}
+		if c.events > 3 {
+			t.Errorf("%s: %d events", name, c.events)
+		}
+	}
+	t.Logf("cost per change (queries, events): %v", small)
+}
+
+// BenchmarkAddMember adds members one at a time to groups of several
+// sizes: ns/op stays flat from a small group to one of 2,000.
+func BenchmarkAddMember(b *testing.B) {
+	for _, size := range []int{10, 500, 2000} {
+		b.Run(fmt.Sprintf("members=%d", size), func(b *testing.B) {
+			s, _ := newCostService(b)
+			me, g := groupOf(b, s, size)
+			extra := storetest.SeedUsers(b, s.db, "x", b.N)
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := s.AddMember(ctx, me, g.ID, extra[i], ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

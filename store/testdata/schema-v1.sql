@@ -1,0 +1,216 @@
+-- Parley schema. Applied by `parley migrate` and at every start, in one
+-- transaction under an advisory lock (store.Migrate). The version it brings is
+-- store.SchemaVersion; bump both together and add an upgrade step there.
+
+-- The current transaction's id as a bigint: the change marker /sync reads.
+CREATE FUNCTION parley_xid() RETURNS bigint
+    LANGUAGE sql VOLATILE
+    AS $$ SELECT pg_current_xact_id()::text::bigint $$;
+
+-- Whether a change (a change_xid) is one that a /sync snapshot did not see:
+-- its transaction had not committed when the snapshot was taken.
+CREATE FUNCTION parley_changed_since(change_xid bigint, snapshot text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT NOT pg_visible_in_snapshot(change_xid::text::xid8, snapshot::pg_snapshot) $$;
+
+CREATE TABLE users (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username      text        NOT NULL,
+    display_name  text        NOT NULL,
+    password_hash text        NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    last_seen_at  timestamptz,
+    CONSTRAINT users_username_lower CHECK (username = lower(username))
+);
+CREATE UNIQUE INDEX users_username_key ON users (username);
+-- user search: prefix match on username and display name
+CREATE INDEX users_username_prefix ON users (username text_pattern_ops);
+CREATE INDEX users_display_name_prefix ON users (lower(display_name) text_pattern_ops);
+
+-- Sessions hold only the SHA-256 of the bearer token.
+CREATE TABLE sessions (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id      bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    token_hash   bytea       NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL,
+    user_agent   text        NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX sessions_token_hash_key ON sessions (token_hash);
+CREATE INDEX sessions_user_id ON sessions (user_id);
+CREATE INDEX sessions_expires_at ON sessions (expires_at);
+
+-- Contacts are one-directional: a private address book with aliases.
+CREATE TABLE contacts (
+    owner_id   bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id    bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    alias      text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (owner_id, user_id),
+    CONSTRAINT contacts_not_self CHECK (owner_id <> user_id)
+);
+-- presence fan-out: who has this user as a contact
+CREATE INDEX contacts_user_id ON contacts (user_id);
+
+CREATE TABLE groups (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name        text        NOT NULL,
+    description text        NOT NULL DEFAULT '',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    change_xid  bigint      NOT NULL DEFAULT parley_xid()
+);
+
+CREATE TABLE group_members (
+    group_id  bigint      NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+    user_id   bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role      text        NOT NULL DEFAULT 'member',
+    joined_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (group_id, user_id),
+    CONSTRAINT group_members_role CHECK (role IN ('owner', 'admin', 'member'))
+);
+CREATE INDEX group_members_user_id ON group_members (user_id);
+-- exactly one owner per group
+CREATE UNIQUE INDEX group_members_one_owner ON group_members (group_id) WHERE role = 'owner';
+
+CREATE TABLE invites (
+    code       text        PRIMARY KEY,
+    group_id   bigint      NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+    created_by bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    max_uses   integer,
+    uses       integer     NOT NULL DEFAULT 0,
+    expires_at timestamptz,
+    revoked_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX invites_group_id ON invites (group_id);
+
+-- A conversation is a direct chat (two members, direct_key = "low:high")
+-- or a channel of a group.
+CREATE TABLE conversations (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind       text        NOT NULL,
+    group_id   bigint      REFERENCES groups (id) ON DELETE CASCADE,
+    name       text        NOT NULL DEFAULT '',
+    direct_key text,
+    last_seq   bigint      NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    change_xid bigint      NOT NULL DEFAULT parley_xid(),
+    CONSTRAINT conversations_kind CHECK (kind IN ('direct', 'channel')),
+    CONSTRAINT conversations_shape CHECK (
+        (kind = 'direct' AND direct_key IS NOT NULL AND group_id IS NULL) OR
+        (kind = 'channel' AND direct_key IS NULL AND group_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX conversations_direct_key ON conversations (direct_key) WHERE direct_key IS NOT NULL;
+CREATE UNIQUE INDEX conversations_channel_name ON conversations (group_id, name) WHERE group_id IS NOT NULL;
+
+-- Per-member state: receipts as watermarks, and the member's own flags.
+--
+-- change_xid (here, on conversations, groups and removals) is the id of the
+-- transaction that last changed the row, as parley_xid() (the 64-bit,
+-- never-wrapping xid8, stored as bigint). A /sync cursor is a snapshot
+-- (pg_current_snapshot) taken before the sync query: the rows whose change
+-- that snapshot could not see are exactly what a client can have missed,
+-- whatever else runs on the server. A sync reads the caller's memberships,
+-- never the messages.
+
+CREATE TABLE members (
+    conversation_id bigint      NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    user_id         bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    delivered_seq   bigint      NOT NULL DEFAULT 0,
+    read_seq        bigint      NOT NULL DEFAULT 0,
+    cleared_seq     bigint      NOT NULL DEFAULT 0,
+    pinned          boolean     NOT NULL DEFAULT false,
+    archived        boolean     NOT NULL DEFAULT false,
+    muted           boolean     NOT NULL DEFAULT false,
+    hidden          boolean     NOT NULL DEFAULT false,
+    joined_at       timestamptz NOT NULL DEFAULT now(),
+    change_xid      bigint      NOT NULL DEFAULT parley_xid(),
+    PRIMARY KEY (conversation_id, user_id),
+    CONSTRAINT members_read_le_delivered CHECK (read_seq <= delivered_seq)
+);
+CREATE INDEX members_user_id ON members (user_id, conversation_id);
+-- a new message brings back hidden (deleted) and archived conversations
+CREATE INDEX members_hidden_or_archived ON members (conversation_id) WHERE hidden OR archived;
+
+-- Tombstones for /sync: conversations a user left or lost.
+CREATE TABLE removals (
+    user_id         bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    conversation_id bigint NOT NULL,
+    change_xid      bigint NOT NULL DEFAULT parley_xid(),
+    PRIMARY KEY (user_id, conversation_id)
+);
+CREATE INDEX removals_user_change ON removals (user_id, change_xid);
+
+CREATE TABLE messages (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    conversation_id bigint      NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    seq             bigint      NOT NULL,
+    sender_id       bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    client_id       text        NOT NULL,
+    body            text        NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+-- history paging and the last message of a conversation
+CREATE UNIQUE INDEX messages_conversation_seq ON messages (conversation_id, seq);
+-- idempotent sends
+CREATE UNIQUE INDEX messages_client_id ON messages (conversation_id, sender_id, client_id);
+
+-- One row per (member, conversation): the protocol's Conversation as that
+-- member sees it. Queries filter it by member or by group; PostgreSQL inlines
+-- the view, so each filter reaches the indexes underneath.
+CREATE VIEW member_conversations AS
+SELECT
+    m.user_id AS member_id,
+    c.id, c.kind, c.group_id, c.name, c.last_seq, c.updated_at,
+    m.delivered_seq, m.read_seq, m.cleared_seq, m.pinned, m.archived, m.muted, m.hidden,
+    -- a channel has no peer: zero values
+    coalesce(peer.user_id, 0)::bigint       AS peer_id,
+    coalesce(peer.username, '')::text       AS peer_username,
+    coalesce(peer.display_name, '')::text   AS peer_display_name,
+    coalesce(peer.created_at, c.created_at) AS peer_created_at,
+    coalesce(peer.delivered_seq, 0)::bigint AS peer_delivered_seq,
+    coalesce(peer.read_seq, 0)::bigint      AS peer_read_seq,
+    ct.alias          AS peer_alias,
+    lm.id             AS last_id,
+    lm.sender_id      AS last_sender_id,
+    lm.client_id      AS last_client_id,
+    lm.body           AS last_body,
+    lm.created_at     AS last_created_at,
+    (SELECT count(*) FROM messages x
+     WHERE x.conversation_id = c.id AND x.seq > GREATEST(m.read_seq, m.cleared_seq)
+       AND x.sender_id <> m.user_id)::bigint AS unread_count,
+    (CASE WHEN c.kind = 'direct' THEN 2
+          ELSE (SELECT count(*) FROM group_members gm WHERE gm.group_id = c.group_id) END)::bigint AS member_count,
+    m.change_xid AS member_change_xid,
+    c.change_xid AS conversation_change_xid,
+    coalesce(peer.change_xid, 0)::bigint AS peer_change_xid
+FROM members m
+JOIN conversations c ON c.id = m.conversation_id
+LEFT JOIN LATERAL (
+    SELECT pm.user_id, pm.delivered_seq, pm.read_seq, pm.change_xid, pu.username, pu.display_name, pu.created_at
+    FROM members pm JOIN users pu ON pu.id = pm.user_id
+    WHERE c.kind = 'direct' AND pm.conversation_id = c.id AND pm.user_id <> m.user_id
+) peer ON true
+LEFT JOIN contacts ct ON ct.owner_id = m.user_id AND ct.user_id = peer.user_id
+LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq AND c.last_seq > m.cleared_seq;
+
+-- Tombstones for /sync: groups a user left or lost.
+CREATE TABLE group_removals (
+    user_id    bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    group_id   bigint NOT NULL,
+    change_xid bigint NOT NULL DEFAULT parley_xid(),
+    PRIMARY KEY (user_id, group_id)
+);
+CREATE INDEX group_removals_user_change ON group_removals (user_id, change_xid);
+
+-- Transactional outbox: events written with the change that caused them,
+-- published after commit, deleted once the broker confirms.
+CREATE TABLE outbox (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    topic      text        NOT NULL,
+    payload    bytea       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
