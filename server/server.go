@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -86,6 +87,9 @@ type httpMetrics struct {
 
 // New builds a Server and starts its background work; Shutdown stops it.
 func New(o Options) (*Server, error) {
+	if o.DB == nil {
+		return nil, errors.New("server: Options.DB is required")
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
