@@ -55,11 +55,14 @@ func toError(err error) (e *chat.Error, status int, known bool) {
 		e, known = errTooLarge, true
 	case store.IsNotFound(err):
 		e, known = chat.ErrNotFound, true
+	case errors.Is(err, context.Canceled):
+		e, known = chat.ErrUnavailable, true // the client went away; nobody reads this
+	case store.IsUnavailable(err):
+		// the database is down or unreachable: the client retries
+		e, known = chat.ErrUnavailable, false
 	case store.IsConflict(err):
 		// a uniqueness rule no use case foresaw: still the client's conflict
 		e, known = errConflict, false
-	case errors.Is(err, context.Canceled):
-		e, known = chat.ErrUnavailable, true // the client went away; nobody reads this
 	case errors.Is(err, context.DeadlineExceeded):
 		e, known = chat.ErrUnavailable, false
 	default:

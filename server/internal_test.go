@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -32,6 +35,12 @@ func TestErrorMapping(t *testing.T) {
 		{fmt.Errorf("query: %w", context.Canceled), 503, "unavailable", true},
 		{&pgconn.PgError{Code: "23505"}, 409, "conflict", false},
 		{errors.New("secret internal detail"), 500, "internal", false},
+		// the database down or unreachable: 503, safe to retry
+		{fmt.Errorf("query: %w", io.ErrUnexpectedEOF), 503, "unavailable", false},
+		{&pgconn.PgError{Code: "08006"}, 503, "unavailable", false},
+		{&pgconn.PgError{Code: "57P01"}, 503, "unavailable", false},
+		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), 503, "unavailable", false},
+		{&net.OpError{Op: "read", Err: syscall.ECONNRESET}, 503, "unavailable", false},
 	}
 	for _, tc := range cases {
 		e, status, known := toError(tc.err)

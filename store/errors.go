@@ -1,6 +1,11 @@
 package store
 
 import (
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
 	"errors"
 
 	"github.com/jackc/pgx/v5"
@@ -37,3 +42,27 @@ func pgCode(err error) string {
 // IsDeadlock reports whether err is a deadlock PostgreSQL broke by aborting
 // this transaction; retrying is safe.
 func IsDeadlock(err error) bool { return pgCode(err) == "40P01" }
+
+// IsUnavailable reports whether err means the database could not be
+// reached or dropped the connection (the request may be retried): a
+// failed connect, a closed or broken connection, an unexpected EOF, or
+// SQLSTATE class 08 (connection exception) or 57P (operator intervention:
+// shutdown, crash).
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
+		errors.Is(err, net.ErrClosed), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.As(err, &ne):
+		return true
+	}
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return true
+	}
+	code := pgCode(err)
+	return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "57P")
+}

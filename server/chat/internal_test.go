@@ -131,3 +131,17 @@ func TestPurgeExpiredSessions(t *testing.T) {
 		t.Fatalf("%d sessions left, %v; want the live one", n, err)
 	}
 }
+
+func TestParseCursor(t *testing.T) {
+	for _, good := range []string{"s5.5.", "s1.9.3", "s1.9.1_4_4_8", "s100.200.150"} {
+		if _, ok := parseCursor(good); !ok {
+			t.Errorf("%q refused", good)
+		}
+	}
+	for _, bad := range []string{"", "5.5.", "s", "s1.0.", "s5.1.", "s5.10.20", "s0.0.", "s1.1.1", "s0.5.", "s1.9.4_3",
+		"s1.9.9", "s1.9.0", "s1.9._", "s1.9.3_", "s-1.9.", "s1.9.3.", "s99999999999999999999.99999999999999999999.", "s+1.2.", "s1.2.x"} {
+		if _, ok := parseCursor(bad); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

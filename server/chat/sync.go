@@ -2,7 +2,7 @@ package chat
 
 import (
 	"context"
-	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/parleychat/parley/store"
@@ -13,17 +13,48 @@ import (
 // (they share the database), never expiring.
 const cursorPrefix = "s"
 
-var cursorShape = regexp.MustCompile(`^[0-9]{1,20}\.[0-9]{1,20}\.([0-9]{1,20}(_[0-9]{1,20})*)?$`)
-
 func encodeCursor(snapshot string) string {
 	return cursorPrefix + strings.NewReplacer(":", ".", ",", "_").Replace(snapshot)
 }
 
+// parseCursor checks a cursor completely, as PostgreSQL would check the
+// snapshot in it (no zero ids, xmin ≤ xmax, in-progress ids ascending and
+// in [xmin, xmax)), so a malformed one is the client's 400, never the
+// database's error.
 func parseCursor(s string) (string, bool) {
-	if !strings.HasPrefix(s, cursorPrefix) || len(s) > 4096 || !cursorShape.MatchString(s[len(cursorPrefix):]) {
+	if !strings.HasPrefix(s, cursorPrefix) || len(s) > 4096 {
 		return "", false
 	}
+	parts := strings.Split(s[len(cursorPrefix):], ".")
+	if len(parts) != 3 {
+		return "", false
+	}
+	xmin, ok1 := parseXid(parts[0])
+	xmax, ok2 := parseXid(parts[1])
+	if !ok1 || !ok2 || xmin > xmax {
+		return "", false
+	}
+	if parts[2] != "" {
+		last := xmin
+		for _, p := range strings.Split(parts[2], "_") {
+			x, ok := parseXid(p)
+			if !ok || x < last || x >= xmax {
+				return "", false
+			}
+			last = x
+		}
+	}
 	return strings.NewReplacer(".", ":", "_", ",").Replace(s[len(cursorPrefix):]), true
+}
+
+// parseXid reads a transaction id: digits only, not zero, at most 2^63-1
+// (the database's xid8 as a bigint).
+func parseXid(s string) (uint64, bool) {
+	if s == "" || len(s) > 19 || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, false
+	}
+	x, err := strconv.ParseUint(s, 10, 63)
+	return x, err == nil && x > 0
 }
 
 // SyncResult is what changed after a cursor, and the next cursor.
