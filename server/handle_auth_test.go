@@ -88,6 +88,8 @@ func TestAuthErrors(t *testing.T) {
 		{"json array", "POST", "/api/v1/auth/signup", `["alice"]`, "", nil, 400, "invalid_json", ""},
 		{"empty body", "POST", "/api/v1/auth/login", ``, "", nil, 400, "invalid_json", ""},
 		{"trailing data", "POST", "/api/v1/auth/login", `{"username":"a"} {}`, "", nil, 400, "invalid_json", ""},
+		{"trailing braces", "POST", "/api/v1/auth/login", `{"username":"a","password":"b"}}}}garbage`, "", nil, 400, "invalid_json", ""},
+		{"trailing garbage", "POST", "/api/v1/auth/login", `{"username":"a","password":"b"} x`, "", nil, 400, "invalid_json", ""},
 		{"oversized body", "POST", "/api/v1/auth/signup", big, "", nil, 413, "too_large", ""},
 		{"wrong password", "POST", "/api/v1/auth/login", map[string]string{"username": "alice", "password": "wrong password"}, "", nil, 401, "unauthenticated", ""},
 		{"unknown user", "POST", "/api/v1/auth/login", map[string]string{"username": "nobody", "password": "whatever1"}, "", nil, 401, "unauthenticated", ""},

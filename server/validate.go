@@ -54,7 +54,8 @@ func decodeJSON(body []byte, v any) error {
 		}
 		return errInvalidJSON
 	}
-	if dec.More() {
+	// nothing may follow the object: not even a stray brace
+	if _, err := dec.Token(); err != io.EOF {
 		return errInvalidJSON
 	}
 	return nil
