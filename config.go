@@ -20,23 +20,25 @@ import (
 // Config is every setting of `parley serve`, from PARLEY_* variables and
 // flags (flags win), validated before anything starts.
 type Config struct {
-	Addr           string
-	DataDir        string
-	DatabaseURL    string
-	PGBin          string
-	AMQPURL        string
-	AMQPExchange   string
-	Memcached      []string
-	MemcachedKeys  string
-	NodeID         string
-	LogFormat      string // text | json
-	LogLevel       slog.Level
-	AllowedOrigins []string
-	TrustedProxies []netip.Prefix
-	SignupOpen     bool
-	SendRate       float64 // messages per second per user; 0 is unlimited
-	SignupRate     float64 // sign-ups per minute per client address; 0 is unlimited
-	DebugAddr      string
+	Addr            string
+	DataDir         string
+	DatabaseURL     string
+	PGBin           string
+	AMQPURL         string
+	AMQPExchange    string
+	Memcached       []string
+	MemcachedKeys   string
+	NodeID          string
+	NodeIDGenerated bool   // PARLEY_NODE_ID was not set
+	LogFormat       string // text | json
+	LogLevel        slog.Level
+	AllowedOrigins  []string
+	TrustedProxies  []netip.Prefix
+	SignupOpen      bool
+	SendRate        float64 // messages per second per user; 0 is unlimited
+	SignupRate      float64 // sign-ups per minute per client address; 0 is unlimited
+	DebugAddr       string
+	MetricsAddr     string
 }
 
 // setting is one configuration variable: its flag, its environment
@@ -110,18 +112,19 @@ func settings() []setting {
 			}
 			return nil
 		}},
-		{"node-id", "PARLEY_NODE_ID", "", "this node's unique name in a cluster (default: hostname and a random suffix)", func(c *Config, v string) error {
+		{"node-id", "PARLEY_NODE_ID", "", "this node's unique name in a cluster (default: kept in the data directory of a single node; else hostname and a random suffix)", func(c *Config, v string) error {
 			if v == "" {
 				host, _ := os.Hostname()
-				if host == "" {
+				if host == "" || validNodeID(host) != nil {
 					host = "parley"
 				}
 				var b [3]byte
 				_, _ = rand.Read(b[:])
 				v = host + "-" + hex.EncodeToString(b[:])
+				c.NodeIDGenerated = true
 			}
-			if len(v) > 64 || strings.ContainsAny(v, " \t\n.*#") {
-				return errors.New("want at most 64 characters without spaces, '.', '*' or '#'")
+			if err := validNodeID(v); err != nil {
+				return err
 			}
 			c.NodeID = v
 			return nil
@@ -141,7 +144,13 @@ func settings() []setting {
 			return nil
 		}},
 		{"log-level", "PARLEY_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
-			return c.LogLevel.UnmarshalText([]byte(v))
+			levels := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+			l, ok := levels[strings.ToLower(v)]
+			if !ok {
+				return errors.New("want debug, info, warn or error")
+			}
+			c.LogLevel = l
+			return nil
 		}},
 		{"allowed-origins", "PARLEY_ALLOWED_ORIGINS", "", "comma-separated extra origins (scheme://host[:port]) allowed to make cookie requests", func(c *Config, v string) error {
 			c.AllowedOrigins = nil
@@ -192,6 +201,15 @@ func settings() []setting {
 				}
 			}
 			c.DebugAddr = v
+			return nil
+		}},
+		{"metrics-addr", "PARLEY_METRICS_ADDR", "", "a listener of its own for /metrics, such as :9100; without it the main port serves /metrics to loopback clients only", func(c *Config, v string) error {
+			if v != "" {
+				if _, _, err := net.SplitHostPort(v); err != nil {
+					return errors.New("want host:port")
+				}
+			}
+			c.MetricsAddr = v
 			return nil
 		}},
 		{"signup", "PARLEY_SIGNUP", "open", "open: anyone may sign up; closed: accounts come from `parley user create`", func(c *Config, v string) error {
@@ -245,6 +263,14 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		return c, errors.New("cluster mode (PARLEY_AMQP_URL) also needs PARLEY_MEMCACHED and an external PARLEY_DATABASE_URL shared by every node")
 	}
 	return c, nil
+}
+
+// validNodeID checks a node's name: it is part of RabbitMQ names and keys.
+func validNodeID(v string) error {
+	if v == "" || len(v) > 64 || strings.ContainsAny(v, " \t\n.*#") {
+		return errors.New("want 1 to 64 characters without spaces, '.', '*' or '#'")
+	}
+	return nil
 }
 
 func splitList(v string) []string {

@@ -51,7 +51,8 @@ func main() {
 const usage = `Parley, a self-hosted chat server.
 
 Usage:
-  parley [serve] [flags]        run the server (the default; see parley serve --help)
+  parley [serve] [flags]        run the server; a bare ` + "`parley`" + ` does this
+                                (` + "`parley serve --help`" + ` lists every setting)
   parley migrate [flags]        apply the database schema and exit
   parley user create USERNAME [--display-name NAME] [flags]
                                 create a user; the password is read from stdin
@@ -60,11 +61,17 @@ Usage:
   parley bench dm|fanout|idle|pg [flags]
                                 load a running Parley and report throughput and latency
   parley version                print the version
+  parley help                   this text
+
+Settings are PARLEY_* environment variables or flags of serve (flags win).
 `
 
 func cli(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	switch {
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help"):
+		cmd = "help" // the commands first; serve --help lists the settings
+	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -143,6 +150,7 @@ type App struct {
 	embedded *store.Embedded
 	http     *http.Server
 	debug    *http.Server
+	metrics  *http.Server
 	served   chan error
 }
 
@@ -201,44 +209,81 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger, share bool)
 	return db, emb, nil
 }
 
-// Start builds every dependency in order and starts serving.
+// Start builds every dependency in order and starts serving. It takes
+// its ports before it touches the data directory, so an unusable address
+// is refused before any database is made.
 func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, error) {
-	log = log.With("node", cfg.NodeID)
-	db, emb, err := openDatabase(ctx, cfg, log, false)
-	if err != nil {
-		return nil, err
-	}
-	a := &App{DB: db, log: log, embedded: emb, served: make(chan error, 1)}
-	opts := server.Options{
-		DB: db, Logger: log, NodeID: cfg.NodeID, Version: version, UI: ui,
-		SignupOpen: cfg.SignupOpen, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
-		Limits:    limits(cfg),
-		FrameRate: server.DefaultFrameRate,
-	}
-	if err := clusterOptions(ctx, cfg, log, &opts); err != nil {
-		a.closeStores()
-		return nil, err
-	}
-	a.Server, err = server.New(opts)
-	if err != nil {
-		a.closeStores()
-		return nil, err
-	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		_ = a.Server.Shutdown(ctx)
-		a.closeStores()
 		return nil, fmt.Errorf("listen on %s (PARLEY_ADDR): %w", cfg.Addr, err)
 	}
-	if cfg.DebugAddr != "" {
-		a.debug = &http.Server{Addr: cfg.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+	a := &App{served: make(chan error, 1)}
+	var extra []net.Listener // metrics, debug
+	fail := func(err error) (*App, error) {
+		ln.Close()
+		for _, l := range extra {
+			l.Close()
+		}
+		if a.Server != nil {
+			_ = a.Server.Shutdown(ctx)
+		}
+		if a.DB != nil {
+			a.closeStores()
+		}
+		return nil, err
+	}
+	for _, l := range []struct{ addr, env string }{{cfg.MetricsAddr, "PARLEY_METRICS_ADDR"}, {cfg.DebugAddr, "PARLEY_DEBUG_ADDR"}} {
+		if l.addr == "" {
+			extra = append(extra, nil)
+			continue
+		}
+		x, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return fail(fmt.Errorf("listen on %s (%s): %w", l.addr, l.env, err))
+		}
+		extra = append(extra, x)
+	}
+	if cfg.DatabaseURL == "" && cfg.NodeIDGenerated {
+		// one node on its own data directory: keep its name across restarts
+		if cfg.NodeID, err = persistentNodeID(cfg.DataDir, cfg.NodeID); err != nil {
+			return fail(err)
+		}
+	}
+	log = log.With("node", cfg.NodeID)
+	a.log = log
+	if a.DB, a.embedded, err = openDatabase(ctx, cfg, log, false); err != nil {
+		return fail(err)
+	}
+	opts := server.Options{
+		DB: a.DB, Logger: log, NodeID: cfg.NodeID, Version: version, UI: ui,
+		SignupOpen: cfg.SignupOpen, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
+		Limits:           limits(cfg),
+		FrameRate:        server.DefaultFrameRate,
+		MetricsElsewhere: cfg.MetricsAddr != "",
+	}
+	if err := clusterOptions(ctx, cfg, log, &opts); err != nil {
+		return fail(err)
+	}
+	if a.Server, err = server.New(opts); err != nil {
+		return fail(err)
+	}
+	serveAside := func(l net.Listener, h http.Handler, what string) *http.Server {
+		if l == nil {
+			return nil
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
-			if err := a.debug.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("debug listener failed", "addr", cfg.DebugAddr, "err", err)
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error(what+" listener failed", "addr", l.Addr().String(), "err", err)
 			}
 		}()
-		log.Info("pprof listening", "url", "http://"+cfg.DebugAddr+"/debug/pprof/")
+		log.Info(what+" listening", "url", "http://"+l.Addr().String()+map[string]string{"metrics": "/metrics", "pprof": "/debug/pprof/"}[what])
+		return srv
 	}
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("/metrics", a.Server.MetricsHandler())
+	a.metrics = serveAside(extra[0], metricsMux, "metrics")
+	a.debug = serveAside(extra[1], debugMux(), "pprof")
 	a.Addr = ln.Addr().String()
 	a.http = &http.Server{
 		Handler:           a.Server,
@@ -248,8 +293,51 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	go func() { a.served <- a.http.Serve(ln) }()
-	log.Info("parley is ready", "url", "http://"+displayAddr(a.Addr), "version", version, "signup", map[bool]string{true: "open", false: "closed"}[cfg.SignupOpen])
+	log.Info("parley is ready", "urls", listenURLs(a.Addr), "version", version, "signup", map[bool]string{true: "open", false: "closed"}[cfg.SignupOpen])
+	if cfg.SignupOpen {
+		log.Warn("sign-up is open: anyone who can reach these addresses can create an account; " +
+			"set PARLEY_SIGNUP=closed and make accounts with `parley user create` to close it")
+	}
 	return a, nil
+}
+
+// persistentNodeID reads the node id kept in the data directory, or keeps
+// fresh there, so one node's logs and metrics stay one series.
+func persistentNodeID(dataDir, fresh string) (string, error) {
+	path := filepath.Join(dataDir, "node-id")
+	if b, err := os.ReadFile(path); err == nil {
+		if id := strings.TrimSpace(string(b)); validNodeID(id) == nil {
+			return id, nil
+		}
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return "", fmt.Errorf("data directory %s (PARLEY_DATA_DIR): %w", dataDir, err)
+	}
+	if err := os.WriteFile(path, []byte(fresh+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("keep the node id in %s: %w", path, err)
+	}
+	return fresh, nil
+}
+
+// listenURLs names every address a listener on addr can be reached at:
+// each interface's, for a wildcard host.
+func listenURLs(addr string) []string {
+	host, port, _ := net.SplitHostPort(addr)
+	ip := net.ParseIP(host)
+	if ip != nil && !ip.IsUnspecified() {
+		return []string{"http://" + net.JoinHostPort(host, port)}
+	}
+	var out []string
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && (ip == nil || ip.To4() == nil || n.IP.To4() != nil) && !n.IP.IsLinkLocalUnicast() {
+			out = append(out, "http://"+net.JoinHostPort(n.IP.String(), port))
+		}
+	}
+	if len(out) == 0 {
+		out = []string{"http://" + net.JoinHostPort("127.0.0.1", port)}
+	}
+	return out
 }
 
 // clusterOptions plugs in RabbitMQ and Memcached when they are configured.
@@ -301,14 +389,6 @@ func limits(cfg Config) chat.Limits {
 	return l
 }
 
-func displayAddr(addr string) string {
-	host, port, _ := net.SplitHostPort(addr)
-	if host == "" || host == "::" || host == "0.0.0.0" {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, port)
-}
-
 // Close shuts down gracefully: stop accepting, close long-lived connections,
 // drain requests, close the pool, and stop the embedded database last.
 func (a *App) Close() error {
@@ -325,8 +405,10 @@ func (a *App) Close() error {
 	if serr := a.Server.Shutdown(ctx); serr != nil {
 		a.log.Warn("closing the event bus and presence", "err", serr)
 	}
-	if a.debug != nil {
-		_ = a.debug.Close()
+	for _, srv := range []*http.Server{a.debug, a.metrics} {
+		if srv != nil {
+			_ = srv.Close()
+		}
 	}
 	if serr := <-a.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr

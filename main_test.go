@@ -5,7 +5,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -88,6 +91,9 @@ func TestStartServeAndClose(t *testing.T) {
 	if strings.Contains(logs.String(), "secret password") {
 		t.Fatal("a password reached the log")
 	}
+	if !strings.Contains(logs.String(), "sign-up is open: anyone who can reach") {
+		t.Fatalf("no warning of open sign-up: %s", logs.String())
+	}
 	if !strings.Contains(logs.String(), `"request_id"`) || !strings.Contains(logs.String(), `"node"`) {
 		t.Fatalf("access log lacks request_id/node: %s", logs.String())
 	}
@@ -112,5 +118,54 @@ func TestStartServeAndClose(t *testing.T) {
 	}
 	if rc := cli([]string{"frobnicate"}, nil, &out, &errOut); rc != 2 {
 		t.Fatalf("unknown command: %d", rc)
+	}
+}
+
+// TestFrontDoor: what an operator meets first says what it should.
+func TestFrontDoor(t *testing.T) {
+	var out, errOut bytes.Buffer
+	// --help lists the commands first, and says a bare parley serves
+	if rc := cli([]string{"--help"}, nil, &out, &errOut); rc != 0 || !strings.Contains(out.String(), "parley user create") ||
+		!strings.Contains(out.String(), "a bare `parley` does this") {
+		t.Fatalf("parley --help: %d %q", rc, out.String())
+	}
+	// a bad level names the good ones
+	_, err := parseConfig(nil, env(map[string]string{"PARLEY_LOG_LEVEL": "verbose"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "debug, info, warn or error") {
+		t.Fatalf("PARLEY_LOG_LEVEL=verbose: %v", err)
+	}
+	// an unusable port is refused before the data directory is touched
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := filepath.Join(t.TempDir(), "data")
+	cfg, err := parseConfig([]string{"--addr", busy.Addr().String(), "--data-dir", dir}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Start(context.Background(), cfg, newLogger(cfg, io.Discard), nil); err == nil || !strings.Contains(err.Error(), "PARLEY_ADDR") {
+		t.Fatalf("a busy port: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the data directory was made before the port was checked: %v", err)
+	}
+	// a single node keeps its id in its data directory
+	os.MkdirAll(dir, 0o755)
+	first, err := persistentNodeID(dir, "node-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := persistentNodeID(dir, "node-b")
+	if first != "node-a" || again != "node-a" {
+		t.Fatalf("node ids %q then %q", first, again)
+	}
+	// the start log names every address, and warns of open sign-up
+	if urls := listenURLs("[::]:8080"); len(urls) == 0 || !strings.HasSuffix(urls[0], ":8080") {
+		t.Fatalf("listenURLs: %v", urls)
+	}
+	if urls := listenURLs("127.0.0.1:9"); len(urls) != 1 || urls[0] != "http://127.0.0.1:9" {
+		t.Fatalf("listenURLs: %v", urls)
 	}
 }

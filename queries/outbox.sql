@@ -8,9 +8,11 @@ DELETE FROM outbox WHERE id = ANY(@ids::bigint[]);
 
 -- name: LockStaleOutbox :many
 -- Events whose publisher did not finish (a crash, a broker outage), oldest
--- first; locked, so two nodes' sweepers never publish the same rows at once.
+-- first; locked, so two nodes' sweepers never publish the same rows at once;
+-- skip is what this node's publisher still has queued.
 SELECT id, payload FROM outbox
 WHERE created_at < now() - make_interval(secs => @older_than_s::float8)
+  AND NOT (id = ANY(@skip::bigint[]))
 ORDER BY id
 LIMIT @lim
 FOR UPDATE SKIP LOCKED;

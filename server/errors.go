@@ -75,6 +75,10 @@ func toError(err error) (e *chat.Error, status int, known bool) {
 	return e, status, known
 }
 
+// statusClientClosed is what the access log records for a request its
+// client gave up on.
+const statusClientClosed = 499
+
 type errorBody struct {
 	Error errorFields `json:"error"`
 }
@@ -88,11 +92,22 @@ type errorFields struct {
 // respondError writes err as the protocol's error body, logging anything that
 // is not an expected client error.
 func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// the client closed the request (a tab that opened a socket and
+		// left): nobody reads an answer; the access log says 499, as nginx does
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	e, status, known := toError(err)
 	if !known {
 		ri := info(r.Context())
-		s.log.ErrorContext(r.Context(), "request failed", "err", err,
-			"request_id", ri.id, "user_id", ri.userID.Load(), "path", r.URL.Path)
+		if status == http.StatusServiceUnavailable {
+			// an outage fails many requests at once: one line an interval
+			s.warn("requests failing: a backing service is unavailable", "err", err, "path", r.URL.Path)
+		} else {
+			s.log.ErrorContext(r.Context(), "request failed", "err", err,
+				"request_id", ri.id, "user_id", ri.userID.Load(), "path", r.URL.Path)
+		}
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))

@@ -3,44 +3,85 @@ package server
 import (
 	"context"
 	"net/http"
-	"sync"
-	"time"
+		"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/parleychat/parley/server/chat"
 )
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "node": s.opts.NodeID, "version": s.opts.Version})
 }
 
-// handleReadyz pings every dependency at once: 200 when all answer, else 503,
-// with each one's state.
+// readyTimeout bounds /readyz, however slow a dependency is.
+const readyTimeout = 2 * time.Second
+
+// handleReadyz asks every dependency at once and answers within
+// readyTimeout: 200 when the database and the bus answer, else 503, with
+// each one's state ("ok", "unavailable", or for presence "degraded": a
+// presence outage does not take a node out of its load balancer, as
+// messaging works without it). Error details go to the log, not the
+// answer.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	checks := append([]Check{{Name: "database", Ping: s.chat.Ping}}, s.opts.Checks...)
-	out := make(map[string]string, len(checks))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	status := http.StatusOK
-	for _, c := range checks {
-		wg.Go(func() {
-			state := "ok"
-			if err := c.Ping(ctx); err != nil {
-				state = err.Error()
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			out[c.Name] = state
-			if state != "ok" {
-				status = http.StatusServiceUnavailable
-			}
-		})
+	type result struct {
+		name string
+		err  error
 	}
-	wg.Wait()
+	results := make(chan result, len(checks))
+	for _, c := range checks {
+		go func() { results <- result{c.Name, c.Ping(ctx)} }()
+	}
+	out := make(map[string]string, len(checks))
+	for _, c := range checks {
+		out[c.Name] = "unavailable" // until it answers
+	}
+	status := http.StatusOK
+	for range checks {
+		var res result
+		select {
+		case res = <-results:
+		case <-ctx.Done():
+			res = result{err: ctx.Err()}
+		}
+		if res.name == "" {
+			break // the rest did not answer in time
+		}
+		if res.err == nil {
+			out[res.name] = "ok"
+			continue
+		}
+		s.warn("readiness check failed", "check", res.name, "err", res.err)
+		if res.name == "presence" {
+			out[res.name] = "degraded"
+		}
+	}
+	for name, state := range out {
+		if state == "unavailable" {
+			status = http.StatusServiceUnavailable
+			if ctx.Err() != nil {
+				s.warn("readiness check timed out", "check", name)
+			}
+		}
+	}
 	writeJSON(w, status, out)
 }
 
+// handleMetrics serves Prometheus metrics: on the main port only to
+// loopback clients, and not at all there once PARLEY_METRICS_ADDR gives
+// them a listener of their own (MetricsHandler).
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	if s.opts.MetricsElsewhere || !remoteAddr(r.RemoteAddr).IsLoopback() {
+		s.respondError(w, r, chat.ErrNotFound)
+		return
+	}
+	s.MetricsHandler().ServeHTTP(w, r)
+}
+
+// MetricsHandler serves /metrics, for a listener of its own.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
 }

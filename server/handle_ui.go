@@ -22,6 +22,7 @@ func (s *Server) handleUI(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, chat.ErrNotFound)
 		return
 	}
+	info(r.Context()).route = "ui"
 	ui := s.opts.UI
 	if ui == nil {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -13,6 +13,7 @@ import (
 	"github.com/parleychat/parley/server/chat"
 	"github.com/parleychat/parley/server/event"
 	"github.com/parleychat/parley/server/presence"
+	"github.com/parleychat/parley/server/throttle"
 )
 
 // DefaultHeartbeat is how often a node refreshes the presence of its users
@@ -53,7 +54,8 @@ type Hub struct {
 	bindMu sync.Mutex
 	bound  map[string]bool
 
-	pres *presenceWorker
+	pres     *presenceWorker
+	warnings *throttle.Logger
 
 	wg   sync.WaitGroup
 	stop chan struct{}
@@ -111,6 +113,7 @@ func newHub(o hubOptions) *Hub {
 		bus: o.Bus, tracker: o.Tracker, chat: o.Chat, log: o.Log, node: o.Node, m: newHubMetrics(o.Metrics),
 		users: make(map[int64]*localUser), convs: make(map[int64]map[int64]struct{}),
 		groups: make(map[int64]map[int64]struct{}), bound: make(map[string]bool), stop: make(chan struct{}),
+		warnings: throttle.New(o.Log, 10*time.Second),
 	}
 	if o.Tracker != nil {
 		h.pres = newPresenceWorker(h)
@@ -131,6 +134,8 @@ func newHub(o hubOptions) *Hub {
 	}
 	return h
 }
+
+func (h *Hub) warn(msg string, args ...any) { h.warnings.Warn(msg, args...) }
 
 func (h *Hub) checkSessionsLoop() {
 	t := time.NewTicker(h.every)
@@ -316,13 +321,14 @@ func (h *Hub) syncTopics(ctx context.Context, topics []string) {
 		switch {
 		case want && !h.bound[t]:
 			if err := h.bus.Subscribe(ctx, t); err != nil {
-				h.log.Warn("bus subscribe failed", "topic", t, "err", err)
-				continue
+				// the bus keeps the topic and binds it when it reconnects,
+				// after which every client resyncs
+				h.warn("bus subscribe failed", "topic", t, "err", err)
 			}
 			h.bound[t] = true
 		case !want && h.bound[t]:
 			if err := h.bus.Unsubscribe(ctx, t); err != nil {
-				h.log.Warn("bus unsubscribe failed", "topic", t, "err", err)
+				h.warn("bus unsubscribe failed", "topic", t, "err", err)
 			}
 			delete(h.bound, t)
 		}

@@ -125,7 +125,7 @@ func (p *presenceWorker) sync(ctx context.Context, uid int64) (transition, bool)
 	case local && !p.marked[uid]:
 		came, err := h.tracker.Connect(ctx, uid)
 		if err != nil {
-			h.log.Warn("presence connect failed", "user_id", uid, "err", err)
+			h.warn("presence connect failed", "err", err)
 			return transition{}, false
 		}
 		p.marked[uid] = true
@@ -134,7 +134,7 @@ func (p *presenceWorker) sync(ctx context.Context, uid int64) (transition, bool)
 		delete(p.marked, uid)
 		went, err := h.tracker.Disconnect(ctx, uid)
 		if err != nil {
-			h.log.Warn("presence disconnect failed", "user_id", uid, "err", err)
+			h.warn("presence disconnect failed", "err", err)
 		}
 		return transition{uid, false}, went
 	}
@@ -154,7 +154,7 @@ func (p *presenceWorker) heartbeat() {
 	}
 	missing, err := h.tracker.Heartbeat(ctx, ids)
 	if err != nil {
-		h.log.Warn("presence heartbeat failed", "err", err)
+		h.warn("presence heartbeat failed", "err", err)
 		clear(p.marked) // the store may be down: try again next time, from scratch
 		return
 	}

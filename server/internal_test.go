@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -63,5 +64,22 @@ func TestPanicBecomesJSON500(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"code":"internal"`) || strings.Contains(rec.Body.String(), "boom") {
 		t.Fatalf("panic answered %d %s", rec.Code, rec.Body)
+	}
+}
+
+// A client that gave up is not a server error: 499, and no error line.
+func TestClientCloseIsNotAnError(t *testing.T) {
+	var logs strings.Builder
+	s, err := New(Options{DB: storetest.New(t), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	s.respondError(rec, httptest.NewRequest("GET", "/api/v1/ws", nil).WithContext(ctx), fmt.Errorf("get session: %w", context.Canceled))
+	if rec.Code != statusClientClosed || logs.Len() != 0 {
+		t.Fatalf("answered %d, logged %q", rec.Code, logs.String())
 	}
 }

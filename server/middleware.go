@@ -31,6 +31,7 @@ type reqInfo struct {
 	ip     netip.Addr
 	tls    bool
 	userID atomic.Int64
+	route  string // for requests no route pattern names (the UI)
 }
 
 func info(ctx context.Context) *reqInfo {
@@ -159,6 +160,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		route := "unmatched"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			route = rc.RoutePattern()
+		} else if ri := info(r.Context()); ri.route != "" {
+			route = ri.route
 		}
 		d := time.Since(start)
 		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()

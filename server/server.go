@@ -21,6 +21,7 @@ import (
 	"github.com/parleychat/parley/server/chat"
 	"github.com/parleychat/parley/server/event"
 	"github.com/parleychat/parley/server/presence"
+	"github.com/parleychat/parley/server/throttle"
 	"github.com/parleychat/parley/store"
 )
 
@@ -57,6 +58,10 @@ type Options struct {
 	Resync <-chan struct{}
 	// Collectors are extra metrics to serve on /metrics.
 	Collectors []prometheus.Collector
+	// MetricsElsewhere: /metrics has a listener of its own
+	// (PARLEY_METRICS_ADDR, through MetricsHandler), so the main port does
+	// not serve it even to loopback clients.
+	MetricsElsewhere bool
 	// Heartbeat is how often presence is refreshed and sessions checked
 	// (default DefaultHeartbeat; tests shorten it).
 	Heartbeat time.Duration
@@ -76,8 +81,12 @@ type Server struct {
 	handler http.Handler
 	bus     event.Bus
 	tracker presence.Tracker
-	hub     *Hub
+	hub      *Hub
+	warnings *throttle.Logger
 }
+
+// warn logs a warning that may repeat a lot during an outage.
+func (s *Server) warn(msg string, args ...any) { s.warnings.Warn(msg, args...) }
 
 type httpMetrics struct {
 	registry *prometheus.Registry
@@ -93,7 +102,7 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: o, log: o.Logger, cop: http.NewCrossOriginProtection()}
+	s := &Server{opts: o, log: o.Logger, cop: http.NewCrossOriginProtection(), warnings: throttle.New(o.Logger, 10*time.Second)}
 	for _, origin := range o.AllowedOrigins {
 		if err := s.cop.AddTrustedOrigin(origin); err != nil {
 			return nil, err

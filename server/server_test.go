@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/server"
 )
@@ -19,8 +20,10 @@ func TestOpsEndpoints(t *testing.T) {
 		t.Fatalf("readyz %v", ready)
 	}
 	e.signup("alice")
+	c.must(200, "GET", "/c/12", nil) // a UI route
 	m := string(c.must(200, "GET", "/metrics", nil).Body)
-	for _, want := range []string{`parley_http_requests_total{method="POST",route="/api/v1/auth/signup",status="201"}`, "go_goroutines", "parley_http_request_duration_seconds_bucket"} {
+	for _, want := range []string{`parley_http_requests_total{method="POST",route="/api/v1/auth/signup",status="201"}`, "go_goroutines",
+		"parley_http_request_duration_seconds_bucket", `route="ui",status="200"`} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)
 		}
@@ -30,9 +33,32 @@ func TestOpsEndpoints(t *testing.T) {
 		o.Checks = []server.Check{{Name: "bus", Ping: func(context.Context) error { return errors.New("connection refused") }}}
 	})
 	down.client().must(503, "GET", "/readyz", nil).decode(t, &ready)
-	if ready["bus"] != "connection refused" || ready["database"] != "ok" {
+	if ready["bus"] != "unavailable" || ready["database"] != "ok" {
+		t.Fatalf("readyz %v (no error text in the answer)", ready)
+	}
+
+	// a presence outage degrades, but the node stays ready
+	degraded := newEnv(t, func(o *server.Options) {
+		o.Checks = []server.Check{{Name: "presence", Ping: func(context.Context) error { return errors.New("dial tcp 10.1.2.3:11211: refused") }}}
+	})
+	degraded.client().must(200, "GET", "/readyz", nil).decode(t, &ready)
+	if ready["presence"] != "degraded" || ready["bus"] != "ok" {
 		t.Fatalf("readyz %v", ready)
 	}
+
+	// a dependency that never answers: readyz still answers, in time
+	hung := newEnv(t, func(o *server.Options) {
+		o.Checks = []server.Check{{Name: "bus", Ping: func(context.Context) error { select {} }}}
+	})
+	start := time.Now()
+	hung.client().must(503, "GET", "/readyz", nil).decode(t, &ready)
+	if ready["bus"] != "unavailable" || time.Since(start) > 5*time.Second {
+		t.Fatalf("readyz %v after %v", ready, time.Since(start))
+	}
+
+	// with a metrics listener of its own, the main port has no /metrics
+	elsewhere := newEnv(t, func(o *server.Options) { o.MetricsElsewhere = true })
+	elsewhere.client().must(404, "GET", "/metrics", nil)
 }
 
 func TestUIServing(t *testing.T) {

@@ -63,13 +63,15 @@ func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) ([]i
 const lockStaleOutbox = `-- name: LockStaleOutbox :many
 SELECT id, payload FROM outbox
 WHERE created_at < now() - make_interval(secs => $1::float8)
+  AND NOT (id = ANY($2::bigint[]))
 ORDER BY id
-LIMIT $2
+LIMIT $3
 FOR UPDATE SKIP LOCKED
 `
 
 type LockStaleOutboxParams struct {
 	OlderThanS float64
+	Skip       []int64
 	Lim        int32
 }
 
@@ -79,9 +81,10 @@ type LockStaleOutboxRow struct {
 }
 
 // Events whose publisher did not finish (a crash, a broker outage), oldest
-// first; locked, so two nodes' sweepers never publish the same rows at once.
+// first; locked, so two nodes' sweepers never publish the same rows at once;
+// skip is what this node's publisher still has queued.
 func (q *Queries) LockStaleOutbox(ctx context.Context, arg LockStaleOutboxParams) ([]LockStaleOutboxRow, error) {
-	rows, err := q.db.Query(ctx, lockStaleOutbox, arg.OlderThanS, arg.Lim)
+	rows, err := q.db.Query(ctx, lockStaleOutbox, arg.OlderThanS, arg.Skip, arg.Lim)
 	if err != nil {
 		return nil, err
 	}

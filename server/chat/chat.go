@@ -20,6 +20,7 @@ import (
 
 	"github.com/parleychat/parley/server/event"
 	"github.com/parleychat/parley/server/presence"
+	"github.com/parleychat/parley/server/throttle"
 	"github.com/parleychat/parley/store"
 )
 
@@ -53,7 +54,9 @@ type Service struct {
 	limits   limiters
 	sends    *sendBatcher
 	receipts *receiptBatcher
-	deleter  *outboxDeleter
+	deleter   *outboxDeleter
+	publisher *publisher
+	warnings  *throttle.Logger
 
 	stop      chan struct{}
 	stopOnce  sync.Once
@@ -100,7 +103,9 @@ func New(o Options) *Service {
 				return float64(n)
 			}))
 	}
+	s.warnings = throttle.New(s.log, warnEvery)
 	s.deleter = &outboxDeleter{s: s, wake: make(chan struct{}, 1)}
+	s.publisher = newPublisher(s)
 	s.receipts = newReceiptBatcher(s)
 	s.sends = newSendBatcher(s)
 	s.workersWG.Go(s.runOutbox)
@@ -114,6 +119,7 @@ func (s *Service) Close() {
 	s.stopOnce.Do(func() {
 		s.receipts.close()
 		s.sends.close()
+		s.publisher.close()
 		close(s.stop)
 		s.workersWG.Wait()
 	})
@@ -124,6 +130,13 @@ func (s *Service) Node() string { return s.node }
 
 // Ping checks the database (for /readyz).
 func (s *Service) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
+
+// warnEvery is how often one kind of warning may be logged.
+const warnEvery = 10 * time.Second
+
+// warn logs a warning that may repeat a lot during an outage (one line an
+// interval, with a count).
+func (s *Service) warn(msg string, args ...any) { s.warnings.Warn(msg, args...) }
 
 // Actor is who asks: the authenticated user, and the session they came with.
 type Actor struct {
@@ -146,6 +159,6 @@ func (s *Service) publish(ctx context.Context, evs ...event.Event) {
 	s.m.published.Add(float64(n))
 	if err != nil {
 		s.m.pubErrors.Inc()
-		s.log.Warn("event not published", "count", len(evs)-n, "err", err)
+		s.warn("event not published", "count", len(evs)-n, "err", err)
 	}
 }

@@ -60,24 +60,11 @@ func (o *outbox) write(ctx context.Context, q *store.Queries) error {
 	return err
 }
 
-// flush publishes after commit, in order, and hands published rows to the
-// deleter. It stops at the first failure: the sweeper publishes the rest,
-// in order, once the bus is back.
-func (o *outbox) flush(ctx context.Context) {
-	if len(o.evs) == 0 {
-		return
-	}
-	n, err := event.PublishAll(ctx, o.s.bus, o.evs)
-	o.s.m.published.Add(float64(n))
-	o.s.deleter.add(o.ids[:min(n, len(o.ids))]...)
-	if err != nil {
-		o.s.m.pubErrors.Inc()
-		o.s.log.Warn("events left in the outbox", "count", len(o.evs)-n, "err", err)
-	}
-}
-
 // change runs fn in a transaction with an outbox: the events fn adds are
-// written with its changes and published after the commit.
+// written with its changes and handed to the publisher after the commit.
+// It returns once the change is committed, without waiting for the bus:
+// the outbox guarantees publication, so a broker that is slow or not
+// answering never holds up a send.
 func (s *Service) change(ctx context.Context, fn func(q *store.Queries, ob *outbox) error) error {
 	var ob *outbox
 	err := s.db.InTx(ctx, func(q *store.Queries) error {
@@ -90,8 +77,118 @@ func (s *Service) change(ctx context.Context, fn func(q *store.Queries, ob *outb
 	if err != nil {
 		return err
 	}
-	ob.flush(context.WithoutCancel(ctx))
+	s.publisher.hand(ob)
 	return nil
+}
+
+// publisher publishes committed events, in the order their transactions
+// handed them over, from one goroutine; it deletes what the bus took. What
+// it cannot publish (the bus is down, or its queue is full) stays in the
+// outbox for the sweeper, which leaves alone what is still queued here.
+type publisher struct {
+	s        *Service
+	queue    chan *outbox
+	done     chan struct{}
+	mu       sync.Mutex
+	inflight map[int64]struct{} // outbox ids queued here
+	closed   bool
+}
+
+const publishQueue = 4096 // transactions waiting to be published
+
+func newPublisher(s *Service) *publisher {
+	p := &publisher{s: s, queue: make(chan *outbox, publishQueue), done: make(chan struct{}), inflight: map[int64]struct{}{}}
+	go p.run()
+	return p
+}
+
+func (p *publisher) hand(ob *outbox) {
+	if len(ob.evs) == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return // shutting down: the sweeper of this or another node publishes it
+	}
+	select {
+	case p.queue <- ob:
+		for _, id := range ob.ids {
+			p.inflight[id] = struct{}{}
+		}
+	default:
+		p.s.warn("publish queue full: events left to the sweeper", "count", len(ob.evs))
+	}
+}
+
+func (p *publisher) run() {
+	defer close(p.done)
+	for ob := range p.queue {
+		batch := []*outbox{ob}
+	gather:
+		for len(batch) < 256 {
+			select {
+			case more, ok := <-p.queue:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, more)
+			default:
+				break gather
+			}
+		}
+		p.publish(batch)
+	}
+}
+
+// publish publishes a batch in order and stops at the first failure.
+func (p *publisher) publish(batch []*outbox) {
+	var evs []event.Event
+	var ids []int64
+	for _, ob := range batch {
+		evs = append(evs, ob.evs...)
+		ids = append(ids, ob.ids...)
+	}
+	n := 0
+	var err error
+	if err = p.s.bus.Ping(context.Background()); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		n, err = event.PublishAll(ctx, p.s.bus, evs)
+		cancel()
+	}
+	p.s.m.published.Add(float64(n))
+	p.s.deleter.add(ids[:min(n, len(ids))]...)
+	if err != nil {
+		p.s.m.pubErrors.Inc()
+		p.s.warn("events left in the outbox", "count", len(evs)-n, "err", err)
+	}
+	p.mu.Lock()
+	for _, id := range ids {
+		delete(p.inflight, id)
+	}
+	p.mu.Unlock()
+}
+
+// queued lists the outbox ids waiting here, for the sweeper to skip.
+func (p *publisher) queued() []int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]int64, 0, len(p.inflight))
+	for id := range p.inflight {
+		out = append(out, id)
+	}
+	return out
+}
+
+// close publishes what is queued and stops.
+func (p *publisher) close() {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.queue)
+	}
+	p.mu.Unlock()
+	<-p.done
 }
 
 // outboxDeleter deletes published rows in batches, off the request path.
@@ -127,7 +224,7 @@ func (d *outboxDeleter) drain() {
 	defer cancel()
 	if err := d.s.db.DeleteOutbox(ctx, ids); err != nil {
 		// the sweeper will publish them again; receiving nodes drop the copies
-		d.s.log.Warn("outbox rows not deleted", "count", len(ids), "err", err)
+		d.s.warn("outbox rows not deleted", "count", len(ids), "err", err)
 	}
 }
 
@@ -179,7 +276,7 @@ func (s *Service) sweepOutbox() {
 	n := 0
 	err := s.db.InTx(ctx, func(q *store.Queries) error {
 		n = 0
-		rows, err := q.LockStaleOutbox(ctx, store.LockStaleOutboxParams{OlderThanS: sweepOlderThan.Seconds(), Lim: sweepBatch})
+		rows, err := q.LockStaleOutbox(ctx, store.LockStaleOutboxParams{OlderThanS: sweepOlderThan.Seconds(), Lim: sweepBatch, Skip: s.publisher.queued()})
 		if err != nil || len(rows) == 0 {
 			return err
 		}
@@ -207,7 +304,7 @@ func (s *Service) sweepOutbox() {
 		return q.DeleteOutbox(ctx, done)
 	})
 	if err != nil {
-		s.log.Warn("outbox sweep failed", "err", err)
+		s.warn("outbox sweep failed", "err", err)
 	} else if n > 0 {
 		s.log.Info("outbox swept", "republished", n)
 	}

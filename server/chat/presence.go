@@ -28,7 +28,7 @@ func (s *Service) Presence(ctx context.Context, me Actor, ids []int64) ([]Presen
 	online, err := s.tracker.Online(ctx, visible)
 	if err != nil {
 		// presence degrades to "offline" rather than failing the request
-		s.log.Warn("presence read failed", "err", err)
+		s.warn("presence read failed", "err", err)
 		online = map[int64]bool{}
 	}
 	out := make([]Presence, len(rows))
@@ -46,12 +46,12 @@ func (s *Service) PresenceChanged(ctx context.Context, userID int64, online bool
 		now := time.Now().UTC().Truncate(time.Second)
 		lastSeen = &now
 		if err := s.db.SetLastSeen(ctx, store.SetLastSeenParams{ID: userID, LastSeenAt: lastSeen}); err != nil {
-			s.log.Warn("last_seen not saved", "user_id", userID, "err", err)
+			s.warn("last_seen not saved", "err", err)
 		}
 	}
 	watchers, err := s.db.ListPresenceWatchers(ctx, userID)
 	if err != nil {
-		s.log.Warn("presence watchers not loaded", "user_id", userID, "err", err)
+		s.warn("presence watchers not loaded", "err", err)
 		return
 	}
 	frame := EncodeFrame(FramePresence, Presence{UserID: userID, Online: online, LastSeen: lastSeen})

@@ -31,6 +31,9 @@ type Options struct {
 }
 
 // Bus is an event.Bus on RabbitMQ. It reconnects by itself with backoff.
+// No lock is held across a call to the broker: mu guards only the fields,
+// and Ping reads atomics, so a broker that accepts TCP but never answers
+// stalls nothing but the calls that wait for it, each within its timeout.
 type Bus struct {
 	o   Options
 	h   event.Handler
@@ -42,14 +45,26 @@ type Bus struct {
 	ctl    *amqp.Channel // bindings
 	queue  string
 	topics map[string]bool
-	up     bool
 	closed bool
+
+	up       atomic.Bool
+	waiting  sync.Map // publish batch → when it began waiting for confirms
+	breaking atomic.Bool
 
 	seen       *dedupe
 	reconnects atomic.Int64
 	stop       chan struct{}
 	wg         sync.WaitGroup
 }
+
+// Timeouts for calls that wait for the broker.
+const (
+	bindTimeout    = 2 * time.Second  // a bind or unbind
+	publishTimeout = 10 * time.Second // a batch's confirms
+	// confirmsLate is how long confirms may be awaited before Ping reports
+	// the bus as down.
+	confirmsLate = 3 * time.Second
+)
 
 // ErrDown means the broker is unreachable now; the bus is reconnecting.
 var ErrDown = errors.New("rabbitmq: not connected")
@@ -133,14 +148,21 @@ func (b *Bus) connect() error {
 		return fail(err)
 	}
 	b.mu.Lock()
-	b.conn, b.pub, b.ctl, b.queue, b.up = conn, pub, ctl, q.Name, true
-	// topics wanted while binding were bound above or will be by Subscribe
+	b.conn, b.pub, b.ctl, b.queue = conn, pub, ctl, q.Name
+	var late []string // topics wanted while binding the others
 	for t := range b.topics {
 		if !slices.Contains(topics, t) {
-			_ = ctl.QueueBind(q.Name, t, b.o.Exchange, false, nil)
+			late = append(late, t)
 		}
 	}
 	b.mu.Unlock()
+	for _, t := range late {
+		if err := ctl.QueueBind(q.Name, t, b.o.Exchange, false, nil); err != nil {
+			return fail(err)
+		}
+	}
+	b.breaking.Store(false)
+	b.up.Store(true)
 	b.wg.Go(func() { b.consume(deliveries) })
 	b.log.Info("rabbitmq connected", "queue", q.Name, "bindings", len(topics))
 	return nil
@@ -173,9 +195,7 @@ func (b *Bus) supervise() {
 			case <-b.stop:
 				return
 			case err := <-closed:
-				b.mu.Lock()
-				b.up = false
-				b.mu.Unlock()
+				b.up.Store(false)
 				b.log.Warn("rabbitmq connection lost; reconnecting", "err", err)
 			}
 		}
@@ -204,45 +224,29 @@ func (b *Bus) supervise() {
 
 // Publish sends ev and waits for the broker's confirm.
 func (b *Bus) Publish(ctx context.Context, ev event.Event) error {
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return err
+	n, err := b.PublishAll(ctx, []event.Event{ev})
+	if err == nil && n != 1 {
+		err = errors.New("rabbitmq: publish not confirmed")
 	}
-	b.mu.Lock()
-	pub, up := b.pub, b.up
-	b.mu.Unlock()
-	if !up {
-		return ErrDown
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	dc, err := pub.PublishWithDeferredConfirmWithContext(ctx, b.o.Exchange, ev.Topic, false, false, amqp.Publishing{
-		ContentType: "application/json", MessageId: ev.ID, Body: body,
-	})
-	if err != nil {
-		return err
-	}
-	ok, err := dc.WaitContext(ctx)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errors.New("rabbitmq: publish not confirmed")
-	}
-	return nil
+	return err
 }
 
 // PublishAll publishes evs pipelined (all sent, then all confirms awaited)
-// and returns how many, in order, the broker confirmed.
+// and returns how many, in order, the broker confirmed. Confirms that do
+// not come within publishTimeout mean the broker is not answering: the
+// connection is dropped and made again.
 func (b *Bus) PublishAll(ctx context.Context, evs []event.Event) (int, error) {
 	b.mu.Lock()
-	pub, up := b.pub, b.up
+	pub := b.pub
 	b.mu.Unlock()
-	if !up {
+	if !b.up.Load() || pub == nil {
 		return 0, ErrDown
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
 	defer cancel()
+	key := new(byte)
+	b.waiting.Store(key, time.Now())
+	defer b.waiting.Delete(key)
 	dcs := make([]*amqp.DeferredConfirmation, 0, len(evs))
 	var sendErr error
 	for _, ev := range evs {
@@ -263,6 +267,9 @@ func (b *Bus) PublishAll(ctx context.Context, evs []event.Event) (int, error) {
 	for i, dc := range dcs {
 		ok, err := dc.WaitContext(ctx)
 		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				b.broken("publish confirms overdue")
+			}
 			return i, err
 		}
 		if !ok {
@@ -272,34 +279,81 @@ func (b *Bus) PublishAll(ctx context.Context, evs []event.Event) (int, error) {
 	return len(dcs), sendErr
 }
 
-// Subscribe binds topic to this node's queue (now, or on reconnect).
+// Subscribe binds topic to this node's queue, now (waiting at most
+// bindTimeout) or on reconnect. A bind the broker does not answer in time
+// means it is not answering: the connection is made again, which binds
+// every topic; meanwhile the topic is remembered.
 func (b *Bus) Subscribe(ctx context.Context, topic string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.topics[topic] = true
-	if !b.up {
-		return nil // bound on reconnect
-	}
-	return b.ctl.QueueBind(b.queue, topic, b.o.Exchange, false, nil)
+	return b.bind(ctx, topic, true)
 }
 
 // Unsubscribe unbinds topic.
 func (b *Bus) Unsubscribe(ctx context.Context, topic string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	delete(b.topics, topic)
-	if !b.up {
-		return nil
-	}
-	return b.ctl.QueueUnbind(b.queue, topic, b.o.Exchange, nil)
+	return b.bind(ctx, topic, false)
 }
 
-// Ping reports whether the broker is connected.
-func (b *Bus) Ping(ctx context.Context) error {
+func (b *Bus) bind(ctx context.Context, topic string, on bool) error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.up {
+	if on {
+		b.topics[topic] = true
+	} else {
+		delete(b.topics, topic)
+	}
+	ctl, queue := b.ctl, b.queue
+	b.mu.Unlock()
+	if !b.up.Load() || ctl == nil {
+		return nil // bound (or not) on reconnect
+	}
+	done := make(chan error, 1)
+	go func() {
+		if on {
+			done <- ctl.QueueBind(queue, topic, b.o.Exchange, false, nil)
+		} else {
+			done <- ctl.QueueUnbind(queue, topic, b.o.Exchange, nil)
+		}
+	}()
+	t := time.NewTimer(bindTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		b.broken("a bind went unanswered")
 		return ErrDown
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// broken drops a connection whose broker stopped answering; supervise
+// makes a new one (and reports the gap).
+func (b *Bus) broken(why string) {
+	if !b.breaking.CompareAndSwap(false, true) {
+		return
+	}
+	b.up.Store(false)
+	b.mu.Lock()
+	conn := b.conn
+	b.mu.Unlock()
+	b.log.Warn("rabbitmq is not answering; reconnecting", "reason", why)
+	if conn != nil {
+		go conn.CloseDeadline(time.Now().Add(time.Second))
+	}
+}
+
+// Ping reports whether the broker is connected and answering: it fails
+// while confirms are overdue. It takes no lock and does no I/O.
+func (b *Bus) Ping(ctx context.Context) error {
+	if !b.up.Load() {
+		return ErrDown
+	}
+	late := false
+	b.waiting.Range(func(_, v any) bool {
+		late = time.Since(v.(time.Time)) > confirmsLate
+		return !late
+	})
+	if late {
+		return errors.New("rabbitmq: publisher confirms overdue")
 	}
 	return nil
 }
@@ -313,12 +367,12 @@ func (b *Bus) Close() error {
 	}
 	b.closed = true
 	conn := b.conn
-	b.up = false
+	b.up.Store(false)
 	b.mu.Unlock()
 	close(b.stop)
 	var err error
 	if conn != nil {
-		err = conn.Close()
+		err = conn.CloseDeadline(time.Now().Add(2 * time.Second))
 	}
 	b.wg.Wait()
 	return err
