@@ -26,6 +26,7 @@ const (
 // writer, a bounded send buffer, and a frame rate limit.
 type Conn struct {
 	id  string
+	ip  string // the client address's rate-limit key
 	hub *Hub
 	ws  *websocket.Conn
 	me  chat.Actor
@@ -71,6 +72,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(wsReadLimit)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	c := s.hub.newConn(requestID(r.Context()), ws, a.Actor, cancel)
+	c.ip = chat.IPKey(info(r.Context()).ip)
 	c.serve(ctx)
 }
 
@@ -93,6 +95,12 @@ func (c *Conn) serve(ctx context.Context) {
 	defer c.cancel()
 	if err := c.hub.register(ctx, c); err != nil {
 		c.hub.unregister(c)
+		var many errTooMany
+		if errors.As(err, &many) {
+			c.log.Info("websocket refused", "reason", err)
+			_ = c.ws.Close(websocket.StatusPolicyViolation, string(many))
+			return
+		}
 		c.log.Warn("websocket register failed", "err", err)
 		_ = c.ws.Close(websocket.StatusTryAgainLater, "try again")
 		return

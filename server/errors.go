@@ -29,12 +29,17 @@ var statusOf = map[string]int{
 	chat.CodeConflict:        http.StatusConflict,
 	chat.CodeInviteGone:      http.StatusGone,
 	chat.CodeTooLarge:        http.StatusRequestEntityTooLarge,
+	codeSlowBody:             http.StatusRequestTimeout,
 	chat.CodeRateLimited:     http.StatusTooManyRequests,
 	chat.CodeUnavailable:     http.StatusServiceUnavailable,
 	chat.CodeInternal:        http.StatusInternalServerError,
 }
 
+// codeSlowBody is a body that did not arrive within the body timeout.
+const codeSlowBody = "request_timeout"
+
 var (
+	errSlowBody    = chat.NewError(codeSlowBody, "The request body did not arrive in time.")
 	errBadOrigin   = chat.NewError(chat.CodeBadOrigin, "This request came from another site.")
 	errTooLarge    = chat.NewError(chat.CodeTooLarge, "The request body is larger than 64 KiB.")
 	errInvalidJSON = chat.NewError(chat.CodeInvalidJSON, "The request body is not a valid JSON object.")

@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -16,72 +15,6 @@ import (
 	"github.com/parleychat/parley/server"
 	"github.com/parleychat/parley/server/presence/memcached"
 )
-
-// faultProxy forwards TCP to a real service and can cut every connection
-// at once, or refuse new ones: from the client's side, exactly what a broker
-// that drops its connections (or restarts) looks like.
-type faultProxy struct {
-	ln      net.Listener
-	target  string
-	mu      sync.Mutex
-	conns   []net.Conn
-	refuse  bool
-	dropped int
-}
-
-func newFaultProxy(t *testing.T, target string) *faultProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &faultProxy{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); p.cut() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			refuse := p.refuse
-			p.mu.Unlock()
-			if refuse {
-				c.Close()
-				continue
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }()
-			go func() { io.Copy(c, up); c.Close() }()
-		}
-	}()
-	return p
-}
-
-func (p *faultProxy) addr() string { return p.ln.Addr().String() }
-
-// cut drops every open connection.
-func (p *faultProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.dropped += len(p.conns) / 2
-	p.conns = nil
-}
-
-func (p *faultProxy) setRefuse(v bool) {
-	p.mu.Lock()
-	p.refuse = v
-	p.mu.Unlock()
-}
 
 // TestBrokerDropsMidBurst: RabbitMQ connections drop in the middle of a
 // send burst, and stay down for a while. Every send still succeeds, and
@@ -279,6 +212,101 @@ func TestMemcachedDown(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("presence did not recover by itself")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestBrokerBlackHole: RabbitMQ accepts TCP but answers nothing for a
+// while. Sends are still answered at once (they are committed; the outbox
+// publishes them later), a socket that connects meanwhile gets hello,
+// /readyz answers in time and says the bus is down, and after recovery the
+// peer has every message exactly once.
+func TestBrokerBlackHole(t *testing.T) {
+	proxy := newFaultProxy(t, "127.0.0.1:5672")
+	c := newCluster(t, 2, "amqp://guest:guest@"+proxy.addr()+"/")
+	n1, n2 := c.nodes[0], c.nodes[1]
+	alice, bob := n1.user("alice"), n2.user("bob")
+	conv := alice.direct(c.on(1, bob))
+	alice.say(conv.ID, "hello")
+
+	proxy.setHole(true)
+	const total = 40
+	var slowest time.Duration
+	for i := range total {
+		start := time.Now()
+		alice.must(201, "POST", fmt.Sprintf("/api/v1/conversations/%d/messages", conv.ID),
+			map[string]any{"client_id": fmt.Sprint("hole-", i), "body": fmt.Sprint(i)})
+		slowest = max(slowest, time.Since(start))
+		time.Sleep(100 * time.Millisecond) // over four seconds of black hole
+	}
+	if slowest > time.Second {
+		t.Errorf("the slowest send during the black hole took %v", slowest)
+	}
+	// a socket opened now still gets hello
+	start := time.Now()
+	n1.dial(alice.Token)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("hello took %v during the black hole", d)
+	}
+	start = time.Now()
+	r := alice.do("GET", "/readyz", nil)
+	if d := time.Since(start); d > 3*time.Second || r.Status != 503 || !strings.Contains(string(r.Body), `"bus":"unavailable"`) {
+		t.Errorf("readyz during the black hole: %d %s after %v", r.Status, r.Body, d)
+	}
+	proxy.setHole(false)
+	proxy.cut() // what a black hole ends in, sooner or later
+
+	// after recovery: every message once, in order
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var s struct{ Conversations []conversation }
+		c.on(1, bob).must(200, "GET", "/api/v1/sync", nil).decode(t, &s)
+		if len(s.Conversations) == 1 && s.Conversations[0].LastSeq == total+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after recovery: %+v", s.Conversations)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var page struct{ Messages []message }
+	c.on(1, bob).must(200, "GET", fmt.Sprintf("/api/v1/conversations/%d/messages?after=0&limit=200", conv.ID), nil).decode(t, &page)
+	for i, m := range page.Messages {
+		if m.Seq != int64(i+1) {
+			t.Fatalf("seq %d at %d: lost or duplicated", m.Seq, i)
+		}
+	}
+	// live delivery works again once both nodes are back on the broker
+	// (each then asks its clients to resync), and the outbox drains
+	for _, n := range c.nodes {
+		for n.client().do("GET", "/readyz", nil).Status != 200 {
+			if time.Now().After(deadline) {
+				t.Fatal("a node is not ready after the black hole")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	bw := n2.dial(bob.Token)
+	alice.say(conv.ID, "after recovery")
+	for {
+		var m struct{ Message message }
+		bw.expect("message.created", "presence", "receipt", "conversation.updated").decode(t, &m)
+		if m.Message.Seq == total+2 {
+			break
+		}
+	}
+	for {
+		var depth int
+		if err := n1.srv.Accounts().DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM outbox").Scan(&depth); err != nil {
+			t.Fatal(err)
+		}
+		if depth == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox still holds %d events", depth)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

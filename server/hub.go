@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -44,9 +45,12 @@ type Hub struct {
 	m         *hubMetrics
 	every     time.Duration // heartbeat interval
 	frameRate chat.Rate
+	maxUser   int
+	maxIP     int
 
 	mu     sync.Mutex
 	users  map[int64]*localUser
+	perIP  map[string]int // local connections per client address (chat.IPKey)
 	convs  map[int64]map[int64]struct{} // conversation → local users in it
 	groups map[int64]map[int64]struct{} // group → local users in it
 	closed bool
@@ -77,7 +81,20 @@ type hubOptions struct {
 	Heartbeat time.Duration
 	FrameRate chat.Rate
 	Resync    <-chan struct{} // the bus lost events: every client resyncs
+	// Caps on connections to this node: per user and per client address.
+	MaxPerUser, MaxPerIP int
 }
+
+// Default caps on a node's WebSocket connections.
+const (
+	DefaultMaxSocketsPerUser = 50
+	DefaultMaxSocketsPerIP   = 1000
+)
+
+// errTooMany refuses a connection over a cap; its message is the close reason.
+type errTooMany string
+
+func (e errTooMany) Error() string { return string(e) }
 
 type hubMetrics struct {
 	connections prometheus.Gauge
@@ -109,7 +126,13 @@ func newHub(o hubOptions) *Hub {
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = DefaultHeartbeat
 	}
-	h := &Hub{every: o.Heartbeat, frameRate: o.FrameRate,
+	if o.MaxPerUser <= 0 {
+		o.MaxPerUser = DefaultMaxSocketsPerUser
+	}
+	if o.MaxPerIP <= 0 {
+		o.MaxPerIP = DefaultMaxSocketsPerIP
+	}
+	h := &Hub{every: o.Heartbeat, frameRate: o.FrameRate, maxUser: o.MaxPerUser, maxIP: o.MaxPerIP, perIP: map[string]int{},
 		bus: o.Bus, tracker: o.Tracker, chat: o.Chat, log: o.Log, node: o.Node, m: newHubMetrics(o.Metrics),
 		users: make(map[int64]*localUser), convs: make(map[int64]map[int64]struct{}),
 		groups: make(map[int64]map[int64]struct{}), bound: make(map[string]bool), stop: make(chan struct{}),
@@ -196,11 +219,20 @@ func (h *Hub) register(ctx context.Context, c *Conn) error {
 		return chat.ErrUnavailable
 	}
 	lu := h.users[uid]
+	switch {
+	case lu != nil && len(lu.conns) >= h.maxUser:
+		h.mu.Unlock()
+		return errTooMany(fmt.Sprintf("too many connections for this user (%d per server)", h.maxUser))
+	case h.perIP[c.ip] >= h.maxIP:
+		h.mu.Unlock()
+		return errTooMany(fmt.Sprintf("too many connections from this address (%d per server)", h.maxIP))
+	}
 	if lu == nil {
 		lu = &localUser{conns: make(map[*Conn]struct{}), convs: make(map[int64]struct{}), groups: make(map[int64]struct{})}
 		h.users[uid] = lu
 	}
 	lu.conns[c] = struct{}{}
+	h.perIP[c.ip]++
 	h.mu.Unlock()
 	h.m.connections.Inc()
 
@@ -230,6 +262,9 @@ func (h *Hub) unregister(c *Conn) {
 		return
 	}
 	delete(lu.conns, c)
+	if h.perIP[c.ip]--; h.perIP[c.ip] <= 0 {
+		delete(h.perIP, c.ip)
+	}
 	if len(lu.conns) == 0 {
 		topics = h.route(uid, nil, keys(lu.convs), nil, keys(lu.groups))
 		delete(h.users, uid)

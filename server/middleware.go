@@ -219,3 +219,16 @@ func (s *Server) crossOrigin(r *http.Request) bool {
 	r2.Method = http.MethodPost
 	return s.cop.Check(r2) != nil
 }
+
+// bounded gives an API request a deadline, and its body a time to arrive
+// in: a client that sends a byte every few seconds is cut off, and a
+// request waiting on an unreachable database answers 503 in time. (The
+// WebSocket route is not bounded: its connection lives on.)
+func (s *Server) bounded(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

@@ -24,11 +24,11 @@ func (s *Server) routes() http.Handler {
 		r.Use(s.checkOrigin)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.respondError(w, r, chat.ErrNotFound) })
 
-		r.Post("/auth/signup", s.handleSignup)
-		r.Post("/auth/login", s.handleLogin)
+		r.With(s.bounded).Post("/auth/signup", s.handleSignup)
+		r.With(s.bounded).Post("/auth/login", s.handleLogin)
 
 		r.Group(func(r chi.Router) {
-			r.Use(s.requireUser)
+			r.Use(s.bounded, s.requireUser)
 			r.Post("/auth/logout", s.handleLogout)
 			r.Get("/me", endpoint(s, ok, s.me))
 			r.Patch("/me", endpoint(s, ok, s.updateMe))

@@ -65,7 +65,21 @@ type Options struct {
 	// Heartbeat is how often presence is refreshed and sessions checked
 	// (default DefaultHeartbeat; tests shorten it).
 	Heartbeat time.Duration
+	// RequestTimeout bounds an API request (default DefaultRequestTimeout):
+	// with the database unreachable it answers 503 by then. BodyTimeout
+	// bounds reading its body (default DefaultBodyTimeout). WebSockets are
+	// exempt once upgraded.
+	RequestTimeout, BodyTimeout time.Duration
+	// MaxSocketsPerUser and MaxSocketsPerIP cap a node's WebSockets
+	// (defaults DefaultMaxSocketsPerUser, DefaultMaxSocketsPerIP).
+	MaxSocketsPerUser, MaxSocketsPerIP int
 }
+
+// Request bounds.
+const (
+	DefaultRequestTimeout = 15 * time.Second
+	DefaultBodyTimeout    = 10 * time.Second
+)
 
 // DefaultFrameRate bounds client frames per connection (sends, receipts,
 // typing, pings).
@@ -101,6 +115,12 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = DefaultBodyTimeout
 	}
 	s := &Server{opts: o, log: o.Logger, cop: http.NewCrossOriginProtection(), warnings: throttle.New(o.Logger, 10*time.Second)}
 	for _, origin := range o.AllowedOrigins {
@@ -144,7 +164,8 @@ func New(o Options) (*Server, error) {
 		Hasher: o.Hasher, SessionTTL: o.SessionTTL, SignupOpen: o.SignupOpen, Limits: o.Limits,
 	})
 	hub = newHub(hubOptions{Bus: bus, Tracker: s.tracker, Chat: s.chat, Log: o.Logger, Node: o.NodeID,
-		Metrics: reg, Heartbeat: o.Heartbeat, FrameRate: o.FrameRate, Resync: o.Resync})
+		Metrics: reg, Heartbeat: o.Heartbeat, FrameRate: o.FrameRate, Resync: o.Resync,
+		MaxPerUser: o.MaxSocketsPerUser, MaxPerIP: o.MaxSocketsPerIP})
 	s.hub = hub
 	for _, c := range []Check{{Name: "bus", Ping: bus.Ping}, {Name: "presence", Ping: s.tracker.Ping}} {
 		if !slices.ContainsFunc(o.Checks, func(o Check) bool { return o.Name == c.Name }) {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -162,6 +163,27 @@ func (w *wsClient) waitClosed() websocket.StatusCode {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return websocket.CloseStatus(w.closed)
+}
+
+// closedReason is the reason of the server's close frame.
+func (w *wsClient) closedReason() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var ce websocket.CloseError
+	if errors.As(w.closed, &ce) {
+		return ce.Reason
+	}
+	return ""
+}
+
+// nextWithin returns the next frame, or an empty one after d.
+func (w *wsClient) nextWithin(d time.Duration) frame {
+	select {
+	case f := <-w.frames:
+		return f
+	case <-time.After(d):
+		return frame{}
+	}
 }
 
 // user is a signed-up test user with a bearer client.

@@ -66,9 +66,15 @@ func (b *sendBatcher) submit(ctx context.Context, r sendReq) sendRes {
 	case <-ctx.Done():
 		return sendRes{err: ctx.Err()}
 	}
-	// once queued, the send completes even if the caller leaves: its
-	// answer is then simply not read
-	return <-r.done
+	// once queued, the send completes even if the caller leaves or gives
+	// up (a database that does not answer): a retry with the same client_id
+	// then finds it
+	select {
+	case res := <-r.done:
+		return res
+	case <-ctx.Done():
+		return sendRes{err: ErrUnavailable}
+	}
 }
 
 func (b *sendBatcher) close() {
