@@ -21,7 +21,10 @@ CREATE TABLE users (
     password_hash text        NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
     last_seen_at  timestamptz,
-    CONSTRAINT users_username_lower CHECK (username = lower(username))
+    -- who may see this user's presence (docs/protocol.md, Presence v1.1)
+    presence_visibility text  NOT NULL DEFAULT 'shared',
+    CONSTRAINT users_username_lower CHECK (username = lower(username)),
+    CONSTRAINT users_presence_visibility CHECK (presence_visibility IN ('shared', 'contacts', 'nobody'))
 );
 CREATE UNIQUE INDEX users_username_key ON users (username);
 -- user search: prefix match on username and display name
@@ -130,6 +133,9 @@ CREATE TABLE members (
     archived        boolean     NOT NULL DEFAULT false,
     muted           boolean     NOT NULL DEFAULT false,
     hidden          boolean     NOT NULL DEFAULT false,
+    -- the member has sent a message here: a direct chat in which both have
+    -- shares their presence
+    has_sent        boolean     NOT NULL DEFAULT false,
     joined_at       timestamptz NOT NULL DEFAULT now(),
     change_xid      bigint      NOT NULL DEFAULT parley_xid(),
     PRIMARY KEY (conversation_id, user_id),

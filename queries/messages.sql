@@ -23,7 +23,7 @@ WITH seq AS (
     RETURNING *
 ), own AS (
     UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, ins.seq), read_seq = GREATEST(members.read_seq, ins.seq),
-        hidden = false, archived = false, change_xid = parley_xid()
+        hidden = false, archived = false, has_sent = true, change_xid = parley_xid()
     FROM ins WHERE members.conversation_id = @conversation_id AND members.user_id = @sender_id
     RETURNING members.user_id
 ), revived AS (

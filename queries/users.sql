@@ -28,18 +28,40 @@ LIMIT 20;
 UPDATE users SET last_seen_at = $2 WHERE id = $1;
 
 -- name: ListVisiblePresence :many
--- Which of @ids the caller may see the presence of: contacts, and people who
--- share a conversation with the caller that they have not deleted.
+-- Which of @ids the caller may see the presence of (Presence v1.1): the
+-- caller, and anyone whose setting allows it who is a mutual contact or,
+-- with the setting "shared", in a group with the caller or their peer in a
+-- direct chat where both have written.
 SELECT u.id, u.last_seen_at FROM users u
 WHERE u.id = ANY(@ids::bigint[])
-  AND (u.id = @caller_id
-    OR EXISTS (SELECT 1 FROM contacts c WHERE c.owner_id = @caller_id AND c.user_id = u.id)
-    OR EXISTS (SELECT 1 FROM members a JOIN members b ON b.conversation_id = a.conversation_id
-               WHERE a.user_id = @caller_id AND b.user_id = u.id AND NOT b.hidden));
+  AND (u.id = @caller_id OR (u.presence_visibility <> 'nobody' AND (
+        (EXISTS (SELECT 1 FROM contacts c WHERE c.owner_id = @caller_id AND c.user_id = u.id)
+         AND EXISTS (SELECT 1 FROM contacts c WHERE c.owner_id = u.id AND c.user_id = @caller_id))
+     OR (u.presence_visibility = 'shared' AND (
+            EXISTS (SELECT 1 FROM group_members a JOIN group_members b ON b.group_id = a.group_id
+                    WHERE a.user_id = @caller_id AND b.user_id = u.id)
+         OR EXISTS (SELECT 1 FROM members a JOIN members b ON b.conversation_id = a.conversation_id
+                    JOIN conversations c ON c.id = a.conversation_id AND c.kind = 'direct'
+                    WHERE a.user_id = @caller_id AND b.user_id = u.id AND a.has_sent AND b.has_sent))))));
 
 -- name: ListPresenceWatchers :many
--- Everyone who may see @user_id's presence (the inverse of ListVisiblePresence).
-SELECT c.owner_id AS user_id FROM contacts c WHERE c.user_id = @user_id
-UNION
-SELECT a.user_id FROM members a JOIN members b ON b.conversation_id = a.conversation_id
-WHERE b.user_id = @user_id AND a.user_id <> @user_id AND NOT b.hidden;
+-- Who may see @user_id's presence one by one (the groups they share are
+-- told at once, on the group's topic): mutual contacts and, with the
+-- setting "shared", direct-chat peers where both have written. With each,
+-- their own setting (a "nobody" sees no last_seen).
+SELECT w.id AS user_id, w.presence_visibility FROM users u
+JOIN users w ON w.id IN (
+    SELECT c.owner_id FROM contacts c JOIN contacts back ON back.owner_id = c.user_id AND back.user_id = c.owner_id
+    WHERE c.user_id = u.id
+    UNION
+    SELECT a.user_id FROM members a JOIN members b ON b.conversation_id = a.conversation_id
+    JOIN conversations cv ON cv.id = a.conversation_id AND cv.kind = 'direct'
+    WHERE b.user_id = u.id AND a.user_id <> u.id AND a.has_sent AND b.has_sent AND u.presence_visibility = 'shared')
+WHERE u.id = @user_id AND u.presence_visibility <> 'nobody';
+
+-- name: ListUserGroupIDs :many
+SELECT group_id FROM group_members WHERE user_id = $1;
+
+-- name: SetPresenceVisibility :one
+UPDATE users SET presence_visibility = $2 WHERE id = $1
+RETURNING *;

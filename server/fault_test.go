@@ -177,6 +177,7 @@ func TestMemcachedDown(t *testing.T) {
 	alice, bob := e.user("alice"), e.user("bob")
 	conv := alice.direct(bob)
 	alice.say(conv.ID, "hi")
+	bob.say(conv.ID, "hi back") // both have written: they see each other's presence
 	bw := e.dial(bob.Token)
 	e.dial(alice.Token)
 	online := func() (bool, int) {

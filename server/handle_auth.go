@@ -63,10 +63,8 @@ func (s *Server) me(r *http.Request, me chat.Actor, _ none) (any, error) {
 	return userResponse{User: s.chat.Me(me)}, nil
 }
 
-func (s *Server) updateMe(r *http.Request, me chat.Actor, in struct {
-	DisplayName *string `json:"display_name"`
-}) (any, error) {
-	u, err := s.chat.UpdateMe(r.Context(), me, in.DisplayName)
+func (s *Server) updateMe(r *http.Request, me chat.Actor, in chat.MeInput) (any, error) {
+	u, err := s.chat.UpdateMe(r.Context(), me, in)
 	return userResponse{User: u}, err
 }
 

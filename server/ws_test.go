@@ -238,10 +238,13 @@ func TestWebSocketRateLimits(t *testing.T) {
 func TestPresence(t *testing.T) {
 	e := newEnv(t)
 	alice, bob, carol := e.user("alice"), e.user("bob"), e.user("carol")
-	// carol has alice as a contact; bob shares a conversation with alice
+	// carol and alice are each other's contacts; bob and alice have both
+	// written in their direct chat (Presence v1.1)
 	carol.must(201, "POST", "/api/v1/contacts", map[string]any{"user_id": alice.ID})
+	alice.must(201, "POST", "/api/v1/contacts", map[string]any{"user_id": carol.ID})
 	conv := bob.direct(alice)
 	bob.say(conv.ID, "hi")
+	alice.say(conv.ID, "hello")
 
 	bw, cw := e.dial(bob.Token), e.dial(carol.Token)
 	type pres struct {

@@ -30,7 +30,7 @@ WITH seq AS (
     RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at
 ), own AS (
     UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, ins.seq), read_seq = GREATEST(members.read_seq, ins.seq),
-        hidden = false, archived = false, change_xid = parley_xid()
+        hidden = false, archived = false, has_sent = true, change_xid = parley_xid()
     FROM ins WHERE members.conversation_id = $1 AND members.user_id = $2
     RETURNING members.user_id
 ), revived AS (

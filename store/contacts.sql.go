@@ -43,7 +43,7 @@ func (q *Queries) DeleteContact(ctx context.Context, arg DeleteContactParams) (i
 }
 
 const getContact = `-- name: GetContact :one
-SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, contacts.alias, contacts.created_at AS added_at
+SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, contacts.alias, contacts.created_at AS added_at
 FROM contacts JOIN users ON users.id = contacts.user_id
 WHERE contacts.owner_id = $1 AND contacts.user_id = $2
 `
@@ -69,6 +69,7 @@ func (q *Queries) GetContact(ctx context.Context, arg GetContactParams) (GetCont
 		&i.User.PasswordHash,
 		&i.User.CreatedAt,
 		&i.User.LastSeenAt,
+		&i.User.PresenceVisibility,
 		&i.Alias,
 		&i.AddedAt,
 	)
@@ -76,7 +77,7 @@ func (q *Queries) GetContact(ctx context.Context, arg GetContactParams) (GetCont
 }
 
 const listContacts = `-- name: ListContacts :many
-SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, contacts.alias, contacts.created_at AS added_at
+SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, contacts.alias, contacts.created_at AS added_at
 FROM contacts JOIN users ON users.id = contacts.user_id
 WHERE contacts.owner_id = $1
 ORDER BY lower(coalesce(contacts.alias, users.display_name)), users.id
@@ -104,6 +105,7 @@ func (q *Queries) ListContacts(ctx context.Context, ownerID int64) ([]ListContac
 			&i.User.PasswordHash,
 			&i.User.CreatedAt,
 			&i.User.LastSeenAt,
+			&i.User.PresenceVisibility,
 			&i.Alias,
 			&i.AddedAt,
 		); err != nil {

@@ -75,7 +75,7 @@ func (q *Queries) GetDirectByKey(ctx context.Context, directKey *string) (int64,
 }
 
 const getMember = `-- name: GetMember :one
-SELECT conversation_id, user_id, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, joined_at, change_xid FROM members WHERE conversation_id = $1 AND user_id = $2
+SELECT conversation_id, user_id, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, has_sent, joined_at, change_xid FROM members WHERE conversation_id = $1 AND user_id = $2
 `
 
 type GetMemberParams struct {
@@ -96,6 +96,7 @@ func (q *Queries) GetMember(ctx context.Context, arg GetMemberParams) (Member, e
 		&i.Archived,
 		&i.Muted,
 		&i.Hidden,
+		&i.HasSent,
 		&i.JoinedAt,
 		&i.ChangeXid,
 	)

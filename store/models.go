@@ -71,6 +71,7 @@ type Member struct {
 	Archived       bool
 	Muted          bool
 	Hidden         bool
+	HasSent        bool
 	JoinedAt       time.Time
 	ChangeXid      int64
 }
@@ -143,10 +144,11 @@ type Session struct {
 }
 
 type User struct {
-	ID           int64
-	Username     string
-	DisplayName  string
-	PasswordHash string
-	CreatedAt    time.Time
-	LastSeenAt   *time.Time
+	ID                 int64
+	Username           string
+	DisplayName        string
+	PasswordHash       string
+	CreatedAt          time.Time
+	LastSeenAt         *time.Time
+	PresenceVisibility string
 }

@@ -118,7 +118,7 @@ func (q *Queries) DeleteUserSessions(ctx context.Context, userID int64) ([]int64
 }
 
 const getSessionUser = `-- name: GetSessionUser :one
-SELECT sessions.id, sessions.user_id, sessions.token_hash, sessions.created_at, sessions.last_used_at, sessions.expires_at, sessions.user_agent, users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at
+SELECT sessions.id, sessions.user_id, sessions.token_hash, sessions.created_at, sessions.last_used_at, sessions.expires_at, sessions.user_agent, users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility
 FROM sessions JOIN users ON users.id = sessions.user_id
 WHERE sessions.token_hash = $1 AND sessions.expires_at > now()
 `
@@ -146,6 +146,7 @@ func (q *Queries) GetSessionUser(ctx context.Context, tokenHash []byte) (GetSess
 		&i.User.PasswordHash,
 		&i.User.CreatedAt,
 		&i.User.LastSeenAt,
+		&i.User.PresenceVisibility,
 	)
 	return i, err
 }

@@ -13,7 +13,7 @@ import (
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (username, display_name, password_hash)
 VALUES ($1, $2, $3)
-RETURNING id, username, display_name, password_hash, created_at, last_seen_at
+RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility
 `
 
 type CreateUserParams struct {
@@ -32,12 +32,13 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.LastSeenAt,
+		&i.PresenceVisibility,
 	)
 	return i, err
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, username, display_name, password_hash, created_at, last_seen_at FROM users WHERE id = $1
+SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility FROM users WHERE id = $1
 `
 
 func (q *Queries) GetUser(ctx context.Context, id int64) (User, error) {
@@ -50,12 +51,13 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (User, error) {
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.LastSeenAt,
+		&i.PresenceVisibility,
 	)
 	return i, err
 }
 
 const getUserByUsername = `-- name: GetUserByUsername :one
-SELECT id, username, display_name, password_hash, created_at, last_seen_at FROM users WHERE username = $1
+SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility FROM users WHERE username = $1
 `
 
 func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User, error) {
@@ -68,31 +70,69 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.LastSeenAt,
+		&i.PresenceVisibility,
 	)
 	return i, err
 }
 
 const listPresenceWatchers = `-- name: ListPresenceWatchers :many
-SELECT c.owner_id AS user_id FROM contacts c WHERE c.user_id = $1
-UNION
-SELECT a.user_id FROM members a JOIN members b ON b.conversation_id = a.conversation_id
-WHERE b.user_id = $1 AND a.user_id <> $1 AND NOT b.hidden
+SELECT w.id AS user_id, w.presence_visibility FROM users u
+JOIN users w ON w.id IN (
+    SELECT c.owner_id FROM contacts c JOIN contacts back ON back.owner_id = c.user_id AND back.user_id = c.owner_id
+    WHERE c.user_id = u.id
+    UNION
+    SELECT a.user_id FROM members a JOIN members b ON b.conversation_id = a.conversation_id
+    JOIN conversations cv ON cv.id = a.conversation_id AND cv.kind = 'direct'
+    WHERE b.user_id = u.id AND a.user_id <> u.id AND a.has_sent AND b.has_sent AND u.presence_visibility = 'shared')
+WHERE u.id = $1 AND u.presence_visibility <> 'nobody'
 `
 
-// Everyone who may see @user_id's presence (the inverse of ListVisiblePresence).
-func (q *Queries) ListPresenceWatchers(ctx context.Context, userID int64) ([]int64, error) {
+type ListPresenceWatchersRow struct {
+	UserID             int64
+	PresenceVisibility string
+}
+
+// Who may see @user_id's presence one by one (the groups they share are
+// told at once, on the group's topic): mutual contacts and, with the
+// setting "shared", direct-chat peers where both have written. With each,
+// their own setting (a "nobody" sees no last_seen).
+func (q *Queries) ListPresenceWatchers(ctx context.Context, userID int64) ([]ListPresenceWatchersRow, error) {
 	rows, err := q.db.Query(ctx, listPresenceWatchers, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListPresenceWatchersRow{}
+	for rows.Next() {
+		var i ListPresenceWatchersRow
+		if err := rows.Scan(&i.UserID, &i.PresenceVisibility); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listUserGroupIDs = `-- name: ListUserGroupIDs :many
+SELECT group_id FROM group_members WHERE user_id = $1
+`
+
+func (q *Queries) ListUserGroupIDs(ctx context.Context, userID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, listUserGroupIDs, userID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	items := []int64{}
 	for rows.Next() {
-		var user_id int64
-		if err := rows.Scan(&user_id); err != nil {
+		var group_id int64
+		if err := rows.Scan(&group_id); err != nil {
 			return nil, err
 		}
-		items = append(items, user_id)
+		items = append(items, group_id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -103,10 +143,15 @@ func (q *Queries) ListPresenceWatchers(ctx context.Context, userID int64) ([]int
 const listVisiblePresence = `-- name: ListVisiblePresence :many
 SELECT u.id, u.last_seen_at FROM users u
 WHERE u.id = ANY($1::bigint[])
-  AND (u.id = $2
-    OR EXISTS (SELECT 1 FROM contacts c WHERE c.owner_id = $2 AND c.user_id = u.id)
-    OR EXISTS (SELECT 1 FROM members a JOIN members b ON b.conversation_id = a.conversation_id
-               WHERE a.user_id = $2 AND b.user_id = u.id AND NOT b.hidden))
+  AND (u.id = $2 OR (u.presence_visibility <> 'nobody' AND (
+        (EXISTS (SELECT 1 FROM contacts c WHERE c.owner_id = $2 AND c.user_id = u.id)
+         AND EXISTS (SELECT 1 FROM contacts c WHERE c.owner_id = u.id AND c.user_id = $2))
+     OR (u.presence_visibility = 'shared' AND (
+            EXISTS (SELECT 1 FROM group_members a JOIN group_members b ON b.group_id = a.group_id
+                    WHERE a.user_id = $2 AND b.user_id = u.id)
+         OR EXISTS (SELECT 1 FROM members a JOIN members b ON b.conversation_id = a.conversation_id
+                    JOIN conversations c ON c.id = a.conversation_id AND c.kind = 'direct'
+                    WHERE a.user_id = $2 AND b.user_id = u.id AND a.has_sent AND b.has_sent))))))
 `
 
 type ListVisiblePresenceParams struct {
@@ -119,8 +164,10 @@ type ListVisiblePresenceRow struct {
 	LastSeenAt *time.Time
 }
 
-// Which of @ids the caller may see the presence of: contacts, and people who
-// share a conversation with the caller that they have not deleted.
+// Which of @ids the caller may see the presence of (Presence v1.1): the
+// caller, and anyone whose setting allows it who is a mutual contact or,
+// with the setting "shared", in a group with the caller or their peer in a
+// direct chat where both have written.
 func (q *Queries) ListVisiblePresence(ctx context.Context, arg ListVisiblePresenceParams) ([]ListVisiblePresenceRow, error) {
 	rows, err := q.db.Query(ctx, listVisiblePresence, arg.Ids, arg.CallerID)
 	if err != nil {
@@ -142,7 +189,7 @@ func (q *Queries) ListVisiblePresence(ctx context.Context, arg ListVisiblePresen
 }
 
 const searchUsers = `-- name: SearchUsers :many
-SELECT id, username, display_name, password_hash, created_at, last_seen_at FROM users
+SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility FROM users
 WHERE (username ~>=~ $1::text AND username ~<~ ($1::text || chr(1114111)))
    OR (lower(display_name) ~>=~ lower($1::text) AND lower(display_name) ~<~ (lower($1::text) || chr(1114111)))
 ORDER BY username
@@ -166,6 +213,7 @@ func (q *Queries) SearchUsers(ctx context.Context, prefix string) ([]User, error
 			&i.PasswordHash,
 			&i.CreatedAt,
 			&i.LastSeenAt,
+			&i.PresenceVisibility,
 		); err != nil {
 			return nil, err
 		}
@@ -191,9 +239,34 @@ func (q *Queries) SetLastSeen(ctx context.Context, arg SetLastSeenParams) error 
 	return err
 }
 
+const setPresenceVisibility = `-- name: SetPresenceVisibility :one
+UPDATE users SET presence_visibility = $2 WHERE id = $1
+RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility
+`
+
+type SetPresenceVisibilityParams struct {
+	ID                 int64
+	PresenceVisibility string
+}
+
+func (q *Queries) SetPresenceVisibility(ctx context.Context, arg SetPresenceVisibilityParams) (User, error) {
+	row := q.db.QueryRow(ctx, setPresenceVisibility, arg.ID, arg.PresenceVisibility)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.DisplayName,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.LastSeenAt,
+		&i.PresenceVisibility,
+	)
+	return i, err
+}
+
 const updateDisplayName = `-- name: UpdateDisplayName :one
 UPDATE users SET display_name = $2 WHERE id = $1
-RETURNING id, username, display_name, password_hash, created_at, last_seen_at
+RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility
 `
 
 type UpdateDisplayNameParams struct {
@@ -211,6 +284,7 @@ func (q *Queries) UpdateDisplayName(ctx context.Context, arg UpdateDisplayNamePa
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.LastSeenAt,
+		&i.PresenceVisibility,
 	)
 	return i, err
 }

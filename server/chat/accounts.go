@@ -238,19 +238,43 @@ func (s *Service) endSessions(ctx context.Context, userID int64, ids []int64) {
 	}
 }
 
-// Me is the actor's own User.
-func (s *Service) Me(me Actor) User { return userJSON(me.User) }
+// Me is the actor's own User, with their own settings.
+func (s *Service) Me(me Actor) User {
+	u := userJSON(me.User)
+	u.PresenceVisibility = me.User.PresenceVisibility
+	return u
+}
 
-// UpdateMe changes the actor's display name; the peers of their direct
-// chats see the new title.
-func (s *Service) UpdateMe(ctx context.Context, me Actor, displayName *string) (User, error) {
-	user := me.User
-	if displayName == nil {
-		return userJSON(user), nil
+// MeInput is what PATCH /me changes; nil leaves a field as it is.
+type MeInput struct {
+	DisplayName        *string `json:"display_name"`
+	PresenceVisibility *string `json:"presence_visibility"`
+}
+
+// UpdateMe changes the actor's display name (the peers of their direct
+// chats see the new title) and who sees their presence.
+func (s *Service) UpdateMe(ctx context.Context, me Actor, in MeInput) (User, error) {
+	if in.PresenceVisibility != nil {
+		u, err := s.SetPresenceVisibility(ctx, me, *in.PresenceVisibility)
+		if err != nil {
+			return User{}, err
+		}
+		me.User = u
 	}
-	dn, err := normalizeDisplayName(*displayName)
+	if in.DisplayName != nil {
+		u, err := s.setDisplayName(ctx, me.User, *in.DisplayName)
+		if err != nil {
+			return User{}, err
+		}
+		me.User = u
+	}
+	return s.Me(me), nil
+}
+
+func (s *Service) setDisplayName(ctx context.Context, user store.User, name string) (store.User, error) {
+	dn, err := normalizeDisplayName(name)
 	if err != nil {
-		return User{}, err
+		return store.User{}, err
 	}
 	err = s.change(ctx, func(q *store.Queries, ob *outbox) error {
 		var err error
@@ -271,7 +295,7 @@ func (s *Service) UpdateMe(ctx context.Context, me Actor, displayName *string) (
 		}
 		return nil
 	})
-	return userJSON(user), err
+	return user, err
 }
 
 // ChangePassword checks the current password, stores the new one, and

@@ -51,9 +51,9 @@ type Service struct {
 	m       *metrics
 	open    bool // sign-up
 
-	limits   limiters
-	sends    *sendBatcher
-	receipts *receiptBatcher
+	limits    limiters
+	sends     *sendBatcher
+	receipts  *receiptBatcher
 	deleter   *outboxDeleter
 	publisher *publisher
 	warnings  *throttle.Logger

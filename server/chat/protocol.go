@@ -46,6 +46,8 @@ type User struct {
 	Username    string    `json:"username"`
 	DisplayName string    `json:"display_name"`
 	CreatedAt   time.Time `json:"created_at"`
+	// PresenceVisibility is the user's own setting: on /me only.
+	PresenceVisibility string `json:"presence_visibility,omitempty"`
 }
 
 func userJSON(u store.User) User {
