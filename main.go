@@ -32,6 +32,7 @@ import (
 	"github.com/parleychat/parley/server/event"
 	"github.com/parleychat/parley/server/event/rabbitmq"
 	"github.com/parleychat/parley/server/presence/memcached"
+	"github.com/parleychat/parley/server/throttle"
 	"github.com/parleychat/parley/store"
 )
 
@@ -351,6 +352,13 @@ func clusterOptions(ctx context.Context, cfg Config, log *slog.Logger, o *server
 			log.Warn("memcached unreachable: presence reads as offline until it answers", "servers", cfg.Memcached, "err", err)
 		}
 		o.Presence = tr
+		if cfg.SendRate > 0 {
+			// one send budget per user, whichever nodes they use
+			warn := throttle.New(log, 10*time.Second)
+			l := memcached.NewSendLimiter(cfg.Memcached, cfg.MemcachedKeys, cfg.SendRate, int(math.Ceil(cfg.SendRate*3)))
+			l.OnDown = func(err error) { warn.Warn("memcached unreachable: sends are not rate-limited meanwhile", "err", err) }
+			o.SendLimiter = l
+		}
 	}
 	if cfg.AMQPURL == "" {
 		return nil

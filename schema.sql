@@ -186,6 +186,14 @@ CREATE TABLE outbox (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Keys made once per install and shared by every node (the login device
+-- cookies' signing key; later the Web Push key pair).
+CREATE TABLE secrets (
+    name       text        PRIMARY KEY,
+    value      bytea       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- @views: everything below is re-created after every upgrade (store.Migrate),
 -- so an upgrade step never repeats a view.
 

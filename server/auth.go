@@ -12,6 +12,10 @@ import (
 // CookieName is the session cookie.
 const CookieName = "parley_session"
 
+// DeviceCookie holds the device token a browser gets at each login: once a
+// username's failed logins are spent, it still lets its owner in.
+const DeviceCookie = "parley_device"
+
 // authed is the caller of an authenticated request.
 type authed struct {
 	chat.Actor
@@ -91,5 +95,9 @@ func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request) {
 
 // client is where the request came from, for the use cases' rate limits.
 func client(r *http.Request) chat.Client {
-	return chat.Client{IP: info(r.Context()).ip, UserAgent: r.UserAgent()}
+	c := chat.Client{IP: info(r.Context()).ip, UserAgent: r.UserAgent()}
+	if d, err := r.Cookie(DeviceCookie); err == nil {
+		c.Device = d.Value
+	}
+	return c
 }

@@ -231,11 +231,11 @@ func (c *Conn) reader(ctx context.Context) {
 				} `json:"data"`
 			}
 			_ = json.Unmarshal(data, &f) // a refused send still names its client_id
-			c.reply(chat.FrameError, chat.ErrorData{Code: chat.CodeRateLimited, Message: "Too many frames; slow down.", ClientID: chat.Truncate(f.Data.ClientID, 64)})
+			c.notice(chat.FrameError, chat.ErrorData{Code: chat.CodeRateLimited, Message: "Too many frames; slow down.", ClientID: chat.Truncate(f.Data.ClientID, 64)})
 			continue
 		}
 		if typ != websocket.MessageText {
-			c.reply(chat.FrameError, chat.ErrorData{Code: chat.CodeInvalidJSON, Message: "Frames are JSON text."})
+			c.notice(chat.FrameError, chat.ErrorData{Code: chat.CodeInvalidJSON, Message: "Frames are JSON text."})
 			continue
 		}
 		c.handle(ctx, data)
@@ -243,6 +243,11 @@ func (c *Conn) reader(ctx context.Context) {
 }
 
 func (c *Conn) reply(typ string, data any) { c.enqueue(chat.EncodeFrame(typ, data), false) }
+
+// notice queues a frame that a flooding client may go without (a pong, a
+// refusal of a frame it should not have sent): dropped when its queue is
+// full, so a flood gets answers while there is room, and never a close.
+func (c *Conn) notice(typ string, data any) { c.enqueue(chat.EncodeFrame(typ, data), true) }
 
 // replyErr answers a frame with the error frame of err: the same codes as
 // the HTTP API.

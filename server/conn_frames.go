@@ -18,7 +18,7 @@ type inFrame struct {
 func (c *Conn) handle(ctx context.Context, raw []byte) {
 	var f inFrame
 	if err := json.Unmarshal(raw, &f); err != nil || f.Type == "" {
-		c.reply(chat.FrameError, chat.ErrorData{Code: chat.CodeInvalidJSON, Message: `A frame is {"type": "...", "data": {...}}.`})
+		c.notice(chat.FrameError, chat.ErrorData{Code: chat.CodeInvalidJSON, Message: `A frame is {"type": "...", "data": {...}}.`})
 		return
 	}
 	data := f.Data
@@ -28,7 +28,7 @@ func (c *Conn) handle(ctx context.Context, raw []byte) {
 	svc := c.hub.chat
 	switch f.Type {
 	case chat.FramePing:
-		c.reply(chat.FramePong, nil)
+		c.notice(chat.FramePong, nil)
 	case chat.FrameMessageSend:
 		var in struct {
 			ConversationID int64  `json:"conversation_id"`
@@ -84,6 +84,6 @@ func (c *Conn) handle(ctx context.Context, raw []byte) {
 		}
 		c.typing[in.ConversationID] = now
 	default:
-		c.reply(chat.FrameError, chat.ErrorData{Code: chat.CodeUnknownType, Message: "Unknown frame type " + chat.Truncate(f.Type, 40) + "."})
+		c.notice(chat.FrameError, chat.ErrorData{Code: chat.CodeUnknownType, Message: "Unknown frame type " + chat.Truncate(f.Type, 40) + "."})
 	}
 }

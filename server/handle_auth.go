@@ -47,6 +47,10 @@ func (s *Server) respondSignedIn(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	s.setCookie(w, r, out.Session.Token, out.Session.ExpiresAt)
+	http.SetCookie(w, &http.Cookie{
+		Name: DeviceCookie, Value: out.Device, Path: "/api/v1/auth/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: info(r.Context()).tls,
+	})
 	writeJSON(w, status, authResponse{User: out.User, Token: out.Session.Token})
 }
 

@@ -1,9 +1,14 @@
 package server_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/event"
 )
 
 // TestPresenceVisibility is the rule of Presence v1.1 as a table: who sees
@@ -44,7 +49,11 @@ func TestPresenceVisibility(t *testing.T) {
 		{"nobody", map[string]bool{}},
 	}
 	for _, row := range table {
-		var me struct{ User struct{ PresenceVisibility string `json:"presence_visibility"` } }
+		var me struct {
+			User struct {
+				PresenceVisibility string `json:"presence_visibility"`
+			}
+		}
 		s.must(200, "PATCH", "/api/v1/me", map[string]any{"presence_visibility": row.setting}).decode(t, &me)
 		if me.User.PresenceVisibility != row.setting {
 			t.Fatalf("PATCH /me answered %+v", me)
@@ -94,5 +103,39 @@ func TestPresenceVisibility(t *testing.T) {
 	u["mutual"].must(200, "GET", fmt.Sprintf("/api/v1/presence?user_ids=%d", s.ID), nil).decode(t, &hidden)
 	if len(hidden.Presence) == 1 && hidden.Presence[0].LastSeen != nil {
 		t.Fatalf("a nobody sees last_seen: %+v", hidden)
+	}
+}
+
+// stuckBus holds every presence event until released, as a bus under load
+// or a user watched by many would.
+type stuckBus struct {
+	*event.Memory
+	release chan struct{}
+}
+
+func (b *stuckBus) Publish(ctx context.Context, ev event.Event) error {
+	if bytes.Contains(ev.Frame, []byte(`"type":"presence"`)) {
+		<-b.release
+	}
+	return b.Memory.Publish(ctx, ev)
+}
+
+// TestPresenceDoesNotDelayHello: telling watchers that a user came online
+// happens off the connection's path, so hello does not wait for it.
+func TestPresenceDoesNotDelayHello(t *testing.T) {
+	bus := &stuckBus{release: make(chan struct{})}
+	e := newEnv(t, func(o *server.Options) {
+		o.NewBus = func(h event.Handler) (event.Bus, error) { bus.Memory = event.NewMemory(h); return bus, nil }
+	})
+	defer close(bus.release)
+	alice := e.user("alice")
+	for i := range 20 { // watchers
+		w := e.user(fmt.Sprint("watcher", i))
+		w.must(201, "POST", "/api/v1/contacts", map[string]any{"user_id": alice.ID})
+		alice.must(201, "POST", "/api/v1/contacts", map[string]any{"user_id": w.ID})
+	}
+	w := e.dialRaw(alice.Token, nil)
+	if f := w.nextWithin(3 * time.Second); f.Type != "hello" {
+		t.Fatalf("no hello while presence is being published (got %q)", f.Type)
 	}
 }

@@ -47,6 +47,8 @@ type Options struct {
 	// disables each); FrameRate limits WebSocket frames per connection.
 	Limits    chat.Limits
 	FrameRate chat.Rate
+	// SendLimiter holds Limits.Send across a cluster; nil means per node.
+	SendLimiter chat.SendLimiter
 	// NewBus builds the event bus that hands events to h; nil means the
 	// in-process bus.
 	NewBus func(h event.Handler) (event.Bus, error)
@@ -87,14 +89,14 @@ var DefaultFrameRate = chat.Rate{Per: 50, Burst: 200}
 
 // Server serves the API, the WebSocket and the UI.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	chat    *chat.Service
-	cop     *http.CrossOriginProtection
-	metrics *httpMetrics
-	handler http.Handler
-	bus     event.Bus
-	tracker presence.Tracker
+	opts     Options
+	log      *slog.Logger
+	chat     *chat.Service
+	cop      *http.CrossOriginProtection
+	metrics  *httpMetrics
+	handler  http.Handler
+	bus      event.Bus
+	tracker  presence.Tracker
 	hub      *Hub
 	warnings *throttle.Logger
 }
@@ -161,7 +163,7 @@ func New(o Options) (*Server, error) {
 	s.bus = bus
 	s.chat = chat.New(chat.Options{
 		DB: o.DB, Bus: bus, Tracker: s.tracker, NodeID: o.NodeID, Logger: o.Logger, Metrics: reg,
-		Hasher: o.Hasher, SessionTTL: o.SessionTTL, SignupOpen: o.SignupOpen, Limits: o.Limits,
+		Hasher: o.Hasher, SessionTTL: o.SessionTTL, SignupOpen: o.SignupOpen, Limits: o.Limits, SendLimiter: o.SendLimiter,
 	})
 	hub = newHub(hubOptions{Bus: bus, Tracker: s.tracker, Chat: s.chat, Log: o.Logger, Node: o.NodeID,
 		Metrics: reg, Heartbeat: o.Heartbeat, FrameRate: o.FrameRate, Resync: o.Resync,

@@ -194,13 +194,17 @@ func TestWebSocketRateLimits(t *testing.T) {
 	})
 	alice, bob := e.user("alice"), e.user("bob")
 	conv := alice.direct(bob)
-	for range 3 {
+	path := fmt.Sprintf("/api/v1/conversations/%d/messages", conv.ID)
+	alice.must(201, "POST", path, map[string]any{"client_id": "first", "body": "x"})
+	for range 2 {
 		alice.say(conv.ID, "x")
 	}
-	r := alice.must(429, "POST", fmt.Sprintf("/api/v1/conversations/%d/messages", conv.ID), map[string]any{"client_id": "over", "body": "x"})
+	r := alice.must(429, "POST", path, map[string]any{"client_id": "over", "body": "x"})
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("no Retry-After")
 	}
+	// a retry of a stored message is answered with it, limit or not
+	alice.must(200, "POST", path, map[string]any{"client_id": "first", "body": "x"})
 	w := e.dial(alice.Token)
 	w.send("message.send", map[string]any{"conversation_id": conv.ID, "client_id": "over2", "body": "x"})
 	var er struct {
@@ -448,4 +452,46 @@ func TestManyClients(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestFrameFloodGetsErrorsNotADisconnect: a client that sends 500 pings in
+// a row (and reads) gets pongs and rate_limited errors, and keeps its
+// socket: refusals are dropped when its queue is full, never a reason to
+// close it.
+func TestFrameFloodGetsErrorsNotADisconnect(t *testing.T) {
+	e := newEnv(t, func(o *server.Options) { o.FrameRate = server.DefaultFrameRate })
+	alice, bob := e.user("alice"), e.user("bob")
+	conv := alice.direct(bob)
+	w := e.dial(bob.Token)
+	for range 500 {
+		w.send("ping", nil)
+	}
+	alice.say(conv.ID, "still here?")
+	pongs, limited := 0, 0
+	for {
+		f := w.next()
+		switch f.Type {
+		case "pong":
+			pongs++
+		case "error":
+			limited++
+			continue
+		case "message.created":
+		default:
+			continue
+		}
+		if f.Type == "message.created" {
+			break
+		}
+	}
+	if pongs == 0 || limited == 0 {
+		t.Fatalf("pongs %d, errors %d", pongs, limited)
+	}
+	w.mu.Lock()
+	closed := w.closed
+	w.mu.Unlock()
+	if closed != nil {
+		t.Fatalf("the socket closed: %v", closed)
+	}
+	t.Logf("500 pings: %d pongs, %d rate_limited", pongs, limited)
 }

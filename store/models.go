@@ -133,6 +133,12 @@ type Removal struct {
 	ChangeXid      int64
 }
 
+type Secret struct {
+	Name      string
+	Value     []byte
+	CreatedAt time.Time
+}
+
 type Session struct {
 	ID         int64
 	UserID     int64

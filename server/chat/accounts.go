@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/parleychat/parley/server/event"
@@ -145,16 +146,20 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
-// SignedIn is the outcome of a sign-up or a login.
+// SignedIn is the outcome of a sign-up or a login: the session, and a
+// device token for the browser to keep (see Login).
 type SignedIn struct {
 	User    User
 	Session Session
+	Device  string
 }
 
-// Client is where a request came from, for rate limits.
+// Client is where a request came from, for rate limits: its address, its
+// user agent and the device token it holds, if any.
 type Client struct {
 	IP        netip.Addr
 	UserAgent string
+	Device    string
 }
 
 // Signup creates an account and signs it in.
@@ -173,18 +178,30 @@ func (s *Service) Signup(ctx context.Context, c Client, username, password, disp
 	return s.signIn(ctx, c, user)
 }
 
-// Login checks a username and password and signs them in.
+// Login checks a username and password and signs them in. The rules, so
+// that guessing is slow but no one can lock the owner out: attempts are
+// limited per client address and per username at that address; failures
+// are limited per username from everywhere, and once those are spent
+// only a browser holding the user's device token (set at each login) may
+// try.
 func (s *Service) Login(ctx context.Context, c Client, username, password string) (SignedIn, error) {
 	if ok, after := s.limits.loginIP.allow(IPKey(c.IP)); !ok {
 		return SignedIn{}, RateLimited(after)
 	}
-	// only real usernames get a bucket: junk cannot grow the limiter
-	if name, err := normalizeUsername(username); err == nil {
-		if ok, after := s.limits.loginUser.allow(name); !ok {
+	// only real usernames get buckets: junk cannot grow the limiters
+	name, nerr := normalizeUsername(username)
+	if nerr == nil {
+		if ok, after := s.limits.loginUser.allow(name + " " + IPKey(c.IP)); !ok {
+			return SignedIn{}, RateLimited(after)
+		}
+		if spent, after := s.limits.loginFail.spent(name); spent && !s.validDevice(ctx, c.Device, name) {
 			return SignedIn{}, RateLimited(after)
 		}
 	}
 	user, err := s.checkCredentials(ctx, username, password)
+	if err == ErrBadCredentials && nerr == nil {
+		s.limits.loginFail.fail(name)
+	}
 	if err != nil {
 		return SignedIn{}, err
 	}
@@ -196,7 +213,11 @@ func (s *Service) signIn(ctx context.Context, c Client, user store.User) (Signed
 	if err != nil {
 		return SignedIn{}, err
 	}
-	return SignedIn{User: userJSON(user), Session: sess}, nil
+	device, err := s.deviceToken(ctx, user.Username, time.Now())
+	if err != nil {
+		return SignedIn{}, err
+	}
+	return SignedIn{User: userJSON(user), Session: sess, Device: device}, nil
 }
 
 // Authenticate resolves a bearer token (or cookie value) to its actor,
@@ -301,7 +322,8 @@ func (s *Service) setDisplayName(ctx context.Context, user store.User, name stri
 // ChangePassword checks the current password, stores the new one, and
 // revokes every other session of the user, closing their sockets.
 func (s *Service) ChangePassword(ctx context.Context, me Actor, current, next string) error {
-	if ok, after := s.limits.loginUser.allow(me.User.Username); !ok {
+	key := strconv.FormatInt(me.ID(), 10)
+	if spent, after := s.limits.passwordFail.spent(key); spent {
 		return RateLimited(after)
 	}
 	if err := checkPassword("new_password", next); err != nil {
@@ -313,6 +335,7 @@ func (s *Service) ChangePassword(ctx context.Context, me Actor, current, next st
 		return err
 	}
 	if !ok {
+		s.limits.passwordFail.fail(key)
 		return &Error{Code: CodeForbidden, Message: "The current password is wrong.", Field: "current_password"}
 	}
 	hash, err := s.Hasher.Hash(ctx, next)

@@ -38,6 +38,8 @@ type Options struct {
 	SessionTTL time.Duration
 	SignupOpen bool
 	Limits     Limits
+	// SendLimiter limits sends (Limits.Send); nil means this node's own.
+	SendLimiter SendLimiter
 }
 
 // Service is the use cases, built once per node.
@@ -52,6 +54,8 @@ type Service struct {
 	open    bool // sign-up
 
 	limits    limiters
+	sendLimit SendLimiter
+	device    *deviceKey
 	sends     *sendBatcher
 	receipts  *receiptBatcher
 	deleter   *outboxDeleter
@@ -81,8 +85,8 @@ func New(o Options) *Service {
 	s := &Service{
 		Accounts: &Accounts{DB: o.DB, Hasher: o.Hasher, SessionTTL: o.SessionTTL},
 		db:       o.DB, bus: o.Bus, tracker: o.Tracker, node: o.NodeID, log: o.Logger, open: o.SignupOpen,
-		limits: newLimiters(o.Limits),
-		stop:   make(chan struct{}),
+		limits: newLimiters(o.Limits), device: &deviceKey{},
+		stop: make(chan struct{}),
 		m: &metrics{
 			messages:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_messages_total", Help: "Messages accepted on this node."}),
 			published: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_events_published_total", Help: "Events published to the bus."}),
@@ -104,6 +108,10 @@ func New(o Options) *Service {
 			}))
 	}
 	s.warnings = throttle.New(s.log, warnEvery)
+	s.sendLimit = o.SendLimiter
+	if s.sendLimit == nil {
+		s.sendLimit = NewLocalSendLimiter(o.Limits.Send)
+	}
 	s.deleter = &outboxDeleter{s: s, wake: make(chan struct{}, 1)}
 	s.publisher = newPublisher(s)
 	s.receipts = newReceiptBatcher(s)

@@ -145,3 +145,22 @@ func TestParseCursor(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseCursor: whatever parseCursor accepts, PostgreSQL reads as a
+// snapshot (checked in TestSyncAfterAbsence for the shapes that matter);
+// here: no panic, and only well formed cursors pass.
+func FuzzParseCursor(f *testing.F) {
+	for _, seed := range []string{"s5.5.", "s1.9.3_4", "s1.0.", "s5.10.20", "s0.0.", "s1.1.1", "x", "s99999999999999999999.1.", "s1.9.3_2"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		snap, ok := parseCursor(s)
+		if !ok {
+			return
+		}
+		parts := strings.Split(snap, ":")
+		if len(parts) != 3 || encodeCursor(snap) != s {
+			t.Fatalf("%q accepted as %q", s, snap)
+		}
+	})
+}

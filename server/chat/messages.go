@@ -25,27 +25,45 @@ func (s *Service) Send(ctx context.Context, me Actor, convID int64, clientID, bo
 	if err := checkMessage(clientID, body); err != nil {
 		return Message{}, false, err
 	}
-	if ok, after := s.limits.send.allow(strconv.FormatInt(me.ID(), 10)); !ok {
+	key := strconv.FormatInt(me.ID(), 10)
+	if ok, after := s.sendLimit.Take(ctx, key); !ok {
+		// a retry of a stored message is answered even with the limit spent
+		if msg, found, err := s.stored(ctx, me, convID, clientID); err != nil || found {
+			return msg, false, err
+		}
 		return Message{}, false, RateLimited(after)
 	}
 	res := s.sends.submit(ctx, sendReq{user: me.User, conv: convID, clientID: clientID, body: body})
 	if errors.Is(res.err, errSendRace) {
 		// the rare path: a retry of a stored message, or no membership
-		check, err := s.db.CheckSend(ctx, store.CheckSendParams{ConversationID: convID, SenderID: me.ID(), ClientID: clientID})
-		if err != nil {
-			return Message{}, false, err
+		msg, found, err := s.stored(ctx, me, convID, clientID)
+		if found {
+			s.sendLimit.Give(ctx, key) // a retry costs no send
 		}
-		if !check.Member {
-			return Message{}, false, ErrNotFound
-		}
-		msg, err := s.db.GetMessageByClientID(ctx, store.GetMessageByClientIDParams{ConversationID: convID, SenderID: me.ID(), ClientID: clientID})
-		return messageJSON(msg), false, err
+		return msg, false, err
 	}
 	if res.err != nil {
 		return Message{}, false, res.err
 	}
 	s.m.messages.Inc()
 	return messageJSON(res.msg), true, nil
+}
+
+// stored finds the message a client_id already stored; a non-member gets
+// 404.
+func (s *Service) stored(ctx context.Context, me Actor, convID int64, clientID string) (Message, bool, error) {
+	check, err := s.db.CheckSend(ctx, store.CheckSendParams{ConversationID: convID, SenderID: me.ID(), ClientID: clientID})
+	if err != nil {
+		return Message{}, false, err
+	}
+	if !check.Member {
+		return Message{}, false, ErrNotFound
+	}
+	if check.ExistingID == 0 {
+		return Message{}, false, nil
+	}
+	msg, err := s.db.GetMessageByClientID(ctx, store.GetMessageByClientIDParams{ConversationID: convID, SenderID: me.ID(), ClientID: clientID})
+	return messageJSON(msg), err == nil, err
 }
 
 // HistoryQuery pages a conversation's messages: Before a seq (default: the

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"net/netip"
 	"sync"
 	"time"
@@ -35,6 +36,21 @@ func newKeyedLimiter(limit Rate) *keyedLimiter {
 
 // allow takes one token for key, or reports how long until one is free.
 func (l *keyedLimiter) allow(key string) (bool, time.Duration) {
+	return l.reserve(key, true)
+}
+
+// spent reports whether key has no token left now, and how long until it
+// has one, without taking any: for limits on failures, spent by fail.
+func (l *keyedLimiter) spent(key string) (bool, time.Duration) {
+	ok, after := l.reserve(key, false)
+	return !ok, after
+}
+
+// fail takes a token for a failure, if one is left (a spent bucket does
+// not go into debt: it refills at its rate whatever an attacker does).
+func (l *keyedLimiter) fail(key string) { l.reserve(key, true) }
+
+func (l *keyedLimiter) reserve(key string, take bool) (bool, time.Duration) {
 	if l == nil || l.limit.Per <= 0 {
 		return true, 0
 	}
@@ -51,11 +67,11 @@ func (l *keyedLimiter) allow(key string) (bool, time.Duration) {
 	}
 	b.seen = now
 	r := b.lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
+	d := r.DelayFrom(now)
+	if d > 0 || !take {
 		r.CancelAt(now)
-		return false, d
 	}
-	return true, 0
+	return d <= 0, d
 }
 
 func (l *keyedLimiter) sweep(now time.Time) {
@@ -71,29 +87,40 @@ func (l *keyedLimiter) sweep(now time.Time) {
 
 // Limits are the rate limits; a zero Rate disables one.
 type Limits struct {
-	Signup    Rate // per client IP
-	LoginIP   Rate // per client IP
-	LoginUser Rate // per username
-	Send      Rate // messages per user
+	Signup    Rate // per client address
+	LoginIP   Rate // login attempts per client address
+	LoginUser Rate // login attempts per username and client address
+	// LoginFailures bounds failed logins per username from everywhere; once
+	// it is spent, only a browser that logged in as that user before (its
+	// device cookie) may try: many addresses guessing cannot lock the owner
+	// out of a device they used.
+	LoginFailures Rate
+	// PasswordFailures bounds wrong current passwords per user at
+	// POST /me/password (the caller holds a session: no one else spends it).
+	PasswordFailures Rate
+	Send             Rate // messages per user
 }
 
 // DefaultLimits suit people: a handful of sign-ups per address, enough
 // login attempts for typos but not for guessing, and 10 messages a second
 // with a burst of three seconds' worth.
 var DefaultLimits = Limits{
-	Signup:    Rate{Per: 1.0 / 60, Burst: 10},
-	LoginIP:   Rate{Per: 1.0 / 3, Burst: 20},
-	LoginUser: Rate{Per: 1.0 / 6, Burst: 10},
-	Send:      Rate{Per: 10, Burst: 30},
+	Signup:           Rate{Per: 1.0 / 60, Burst: 10},
+	LoginIP:          Rate{Per: 1.0 / 3, Burst: 20},
+	LoginUser:        Rate{Per: 1.0 / 6, Burst: 10},
+	LoginFailures:    Rate{Per: 1.0 / 60, Burst: 50},
+	PasswordFailures: Rate{Per: 1.0 / 6, Burst: 10},
+	Send:             Rate{Per: 10, Burst: 30},
 }
 
 type limiters struct {
-	signup, loginIP, loginUser, send *keyedLimiter
+	signup, loginIP, loginUser, loginFail, passwordFail *keyedLimiter
 }
 
 func newLimiters(l Limits) limiters {
 	return limiters{signup: newKeyedLimiter(l.Signup), loginIP: newKeyedLimiter(l.LoginIP),
-		loginUser: newKeyedLimiter(l.LoginUser), send: newKeyedLimiter(l.Send)}
+		loginUser: newKeyedLimiter(l.LoginUser), loginFail: newKeyedLimiter(l.LoginFailures),
+		passwordFail: newKeyedLimiter(l.PasswordFailures)}
 }
 
 // IPKey is the rate-limit key of a client address: the address for IPv4,
@@ -104,4 +131,39 @@ func IPKey(a netip.Addr) string {
 		return p.String()
 	}
 	return a.String()
+}
+
+// SendLimiter limits messages per user. The in-process one (the default)
+// holds per node; a cluster gives every node the same shared one, so the
+// limit holds for a user whichever nodes they send through.
+type SendLimiter interface {
+	// Take takes one send for key, or says when one is free.
+	Take(ctx context.Context, key string) (ok bool, retryAfter time.Duration)
+	// Give returns a send that turned out to be a retry of a stored one.
+	Give(ctx context.Context, key string)
+}
+
+// localSends is the in-process SendLimiter.
+type localSends struct{ l *keyedLimiter }
+
+// NewLocalSendLimiter limits sends per key on this node alone.
+func NewLocalSendLimiter(r Rate) SendLimiter { return localSends{newKeyedLimiter(r)} }
+
+func (s localSends) Take(_ context.Context, key string) (bool, time.Duration) { return s.l.allow(key) }
+
+func (s localSends) Give(_ context.Context, key string) { s.l.give(key) }
+
+// give puts back a token taken for key.
+func (l *keyedLimiter) give(key string) {
+	if l == nil || l.limit.Per <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.m[key]; b != nil {
+		now := time.Now()
+		if b.lim.TokensAt(now) < float64(b.lim.Burst()) {
+			b.lim.AllowN(now, -1) // a negative take is a refund
+		}
+	}
 }

@@ -8,3 +8,8 @@ ALTER TABLE users ADD COLUMN presence_visibility text NOT NULL DEFAULT 'shared',
 ALTER TABLE members ADD COLUMN has_sent boolean NOT NULL DEFAULT false;
 UPDATE members m SET has_sent = true
 WHERE EXISTS (SELECT 1 FROM messages x WHERE x.conversation_id = m.conversation_id AND x.sender_id = m.user_id);
+CREATE TABLE secrets (
+    name       text        PRIMARY KEY,
+    value      bytea       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);

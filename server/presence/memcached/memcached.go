@@ -1,4 +1,6 @@
-// Package memcached is the presence.Tracker of a cluster. Each user has one
+// Package memcached holds a cluster's shared state in memcached: presence
+// (Tracker, the presence.Tracker) and the send limit (SendLimiter, in
+// limiter.go). For presence, each user has one
 // key; its value lists the nodes holding a connection of the user, each with
 // an expiry that heartbeats push forward. A user is online while any entry
 // is unexpired. Updates are compare-and-swap, so nodes never overwrite each
