@@ -115,6 +115,9 @@ func TestClusterDirectMessaging(t *testing.T) {
 	n1, n2, n3 := c.nodes[0], c.nodes[1], c.nodes[2]
 	alice, bob := n1.user("alice"), n2.user("bob")
 	conv := alice.direct(c.on(1, bob))
+	// mutual contacts see each other's presence
+	alice.must(201, "POST", "/api/v1/contacts", map[string]any{"user_id": bob.ID})
+	c.on(1, bob).must(201, "POST", "/api/v1/contacts", map[string]any{"user_id": alice.ID})
 
 	a1 := n1.dial(alice.Token)
 	a3 := n3.dial(alice.Token) // alice's phone, on another node
@@ -125,7 +128,7 @@ func TestClusterDirectMessaging(t *testing.T) {
 		UserID int64 `json:"user_id"`
 		Online bool  `json:"online"`
 	}
-	alice.say(conv.ID, "first") // makes them peers for presence
+	alice.say(conv.ID, "first")
 	b2.expect("conversation.updated", "presence")
 	b2.expect("message.created", "presence")
 	a1.expect("message.created", "presence")

@@ -3,7 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
-		"time"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 

@@ -50,7 +50,7 @@ type Hub struct {
 
 	mu     sync.Mutex
 	users  map[int64]*localUser
-	perIP  map[string]int // local connections per client address (chat.IPKey)
+	perIP  map[string]int               // local connections per client address (chat.IPKey)
 	convs  map[int64]map[int64]struct{} // conversation → local users in it
 	groups map[int64]map[int64]struct{} // group → local users in it
 	closed bool
