@@ -187,10 +187,19 @@ func TestPasswordChangeRevokesOtherSessions(t *testing.T) {
 }
 
 func TestSignupClosed(t *testing.T) {
+	var cfg struct{ Signup string }
+	newEnv(t).client().must(200, "GET", "/api/v1/config", nil).decode(t, &cfg)
+	if cfg.Signup != "open" {
+		t.Fatalf("config of an open server: %+v", cfg)
+	}
 	e := newEnv(t, func(o *server.Options) { o.SignupOpen = false })
 	code, _ := e.client().must(403, "POST", "/api/v1/auth/signup", map[string]string{"username": "alice", "password": "password1"}).errCode(t)
 	if code != "signup_closed" {
 		t.Fatal(code)
+	}
+	e.client().must(200, "GET", "/api/v1/config", nil).decode(t, &cfg)
+	if cfg.Signup != "closed" {
+		t.Fatalf("config of a closed server: %+v", cfg)
 	}
 	// an admin-created user logs in
 	if _, err := e.srv.Accounts().CreateUser(context.Background(), "Carol", "password1", ""); err != nil {

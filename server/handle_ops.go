@@ -14,6 +14,16 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "node": s.opts.NodeID, "version": s.opts.Version})
 }
 
+// handleConfig tells a client, before anyone logs in, what this server
+// offers: whether sign-up is open, and its version.
+func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
+	signup := "closed"
+	if s.opts.SignupOpen {
+		signup = "open"
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"signup": signup, "version": s.opts.Version})
+}
+
 // readyTimeout bounds /readyz, however slow a dependency is.
 const readyTimeout = 2 * time.Second
 

@@ -24,6 +24,7 @@ func (s *Server) routes() http.Handler {
 		r.Use(s.checkOrigin)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.respondError(w, r, chat.ErrNotFound) })
 
+		r.Get("/config", s.handleConfig)
 		r.With(s.bounded).Post("/auth/signup", s.handleSignup)
 		r.With(s.bounded).Post("/auth/login", s.handleLogin)
 

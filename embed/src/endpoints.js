@@ -5,6 +5,7 @@ import { api } from './api.js'
 const q = encodeURIComponent
 
 // ---- session ----
+export const getConfig = () => api('GET', '/config', undefined, { quiet401: true })
 export const getMe = () => api('GET', '/me', undefined, { quiet401: true })
 export const postSignup = (body) => api('POST', '/auth/signup', body, { quiet401: true })
 export const postLogin = (username, password) => api('POST', '/auth/login', { username, password }, { quiet401: true })

@@ -33,3 +33,8 @@ export function lastSeenText(p) {
   const today = d.toDateString() === new Date().toDateString()
   return 'last seen ' + (today ? hhmm(d) : listTime(p.last_seen) + ' ' + hhmm(d))
 }
+
+// plural says "1 member", "2 members".
+export function plural(n, one, many = one + 's') {
+  return `${n} ${n === 1 ? one : many}`
+}

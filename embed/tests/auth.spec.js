@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test'
+import { test, expect } from './fixtures.js'
 
 const uniq = () => `u${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
 

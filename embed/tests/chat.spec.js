@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test'
+import { test, expect } from './fixtures.js'
 
 // Two people in two browser contexts chat through the UI served by the real
 // binary: contacts, ticks, typing, pin and archive, reload, and catching up
@@ -48,7 +48,10 @@ test('two people chat with live ticks, typing, pin, archive, reload and catch-up
   await expect(a).toHaveURL(/\/c\/\d+$/)
   await expect(a.getByRole('heading', { name: 'Bob B.' })).toBeVisible()
 
-  // bob is online: alice sees it in the header
+  // bob adds alice back: mutual contacts see each other's presence, and
+  // bob is online, so alice sees it in the header
+  expect((await b.request.post('/api/v1/contacts', { data: { username: aliceName } })).status()).toBe(201)
+  await a.reload()
   await expect(a.getByTestId('chat-subtitle')).toHaveText('online')
 
   // alice sends: sending → sent → delivered (bob's client acks at once)

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test'
+import { test, expect } from './fixtures.js'
 
 // An owner runs a group: creates it and an invite; a second user joins
 // through the link; both chat in a new channel; the owner removes the

@@ -185,6 +185,7 @@ export async function openConversation(convId) {
     insert(convId, out.messages)
     m.hasMore = out.has_more
     m.loaded = true
+    acknowledgeDelivery(c)
   } else if (lastSeq(m) < c.last_seq) {
     await fetchAfter(convId, lastSeq(m))
   }
@@ -207,8 +208,19 @@ export async function fetchAfter(convId, after) {
   for (;;) {
     const out = await ep.getMessages(convId, { after, limit: 200 })
     insert(convId, out.messages)
-    if (!out.has_more || !out.messages.length) return
+    if (!out.has_more || !out.messages.length) break
     after = out.messages[out.messages.length - 1].seq
+  }
+  acknowledgeDelivery(state.conversations[convId])
+}
+
+// acknowledgeDelivery says this device has everything up to the
+// conversation's last message: one watermark, however many messages a
+// sync or a history page brought in.
+export function acknowledgeDelivery(c) {
+  if (c && c.last_seq > (c.delivered_seq || 0)) {
+    acknowledge(c.id, { delivered_seq: c.last_seq })
+    c.delivered_seq = c.last_seq
   }
 }
 
@@ -232,7 +244,6 @@ function newClientId() {
 // send shows the message at once ("sending"), then posts it. A retry posts
 // the same client_id, so it never duplicates.
 export async function send(convId, body) {
-  askNotificationPermission()
   const p = reactive({
     client_id: newClientId(),
     conversation_id: convId,
@@ -266,11 +277,16 @@ async function post(p) {
 
 // ---------- notifications ----------
 
-let asked = false
-function askNotificationPermission() {
-  if (asked || !('Notification' in window) || Notification.permission !== 'default') return
-  asked = true
-  Notification.requestPermission().catch(() => {})
+// Desktop notifications: permission is asked from a button (the sidebar
+// offers it), never on load or on a send. Browsers allow them only over
+// HTTPS or on localhost.
+export const notificationsSupported = () => 'Notification' in window && window.isSecureContext
+
+export async function enableNotifications() {
+  if (!notificationsSupported()) return 'unsupported'
+  const p = await Notification.requestPermission()
+  state.notifications = p
+  return p
 }
 
 function notify(c, msg) {
@@ -286,4 +302,3 @@ function notify(c, msg) {
     /* some browsers only notify from a service worker */
   }
 }
-

@@ -7,6 +7,7 @@ import { cacheClear } from '../cache.js'
 import * as ep from '../endpoints.js'
 
 export async function loadSession() {
+  ep.getConfig().then((c) => (state.config = c)).catch(() => {})
   try {
     const { user } = await ep.getMe()
     state.user = user
@@ -49,7 +50,11 @@ export async function forget() {
 }
 
 export async function updateDisplayName(displayName) {
-  const { user } = await ep.patchMe({ display_name: displayName })
+  await updateMe({ display_name: displayName })
+}
+
+export async function updateMe(fields) {
+  const { user } = await ep.patchMe(fields)
   state.user = user
 }
 

@@ -19,6 +19,8 @@ export const state = reactive({
   cursor: null,
   openId: null, // the conversation on screen
   now: Date.now(),
+  config: { signup: 'open' }, // the server's /config
+  notifications: 'Notification' in window ? Notification.permission : 'unsupported',
 })
 
 // userCache holds users seen in member lists (channels), by id.

@@ -4,7 +4,7 @@ import { watch } from 'vue'
 import { state } from './state.js'
 import { putConversation, dropConversation } from './conversations.js'
 import { putGroup, dropGroup, onGroupChanged, onChannelAdded } from './groups.js'
-import { onMessage, onReceipt, onTyping, markRead, fetchAfter, lastSeq } from './messages.js'
+import { onMessage, onReceipt, onTyping, markRead, fetchAfter, lastSeq, acknowledgeDelivery } from './messages.js'
 import { onPresence, refreshPresence } from './contacts.js'
 import { cacheLoad, cacheSave } from '../cache.js'
 import * as rt from '../realtime.js'
@@ -131,6 +131,8 @@ async function doSync() {
   for (const g of out.groups) putGroup(g)
   for (const id of out.removed_groups || []) dropGroup(id)
   state.cursor = out.cursor
+  // what the sync brought is delivered to this device, chats opened or not
+  for (const c of out.conversations) acknowledgeDelivery(state.conversations[c.id])
   // fill gaps in the message lists we hold
   await Promise.all(
     Object.entries(state.messages).map(([id, m]) => {

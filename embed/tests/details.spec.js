@@ -1,0 +1,151 @@
+import { test, expect } from './fixtures.js'
+
+// What a new user met in their first hour: each finding as a test.
+
+const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
+
+async function signup(browser, name, options = {}) {
+  const context = await browser.newContext(options)
+  const page = await context.newPage()
+  await page.addInitScript(() => {
+    // record permission prompts instead of showing them
+    window.__asked = 0
+    if (window.Notification) window.Notification.requestPermission = async () => (window.__asked++, 'default')
+  })
+  await page.goto('/signup')
+  await page.getByLabel('Username').fill(name)
+  await page.getByLabel('Password').fill('a good password')
+  await page.getByRole('button', { name: 'Sign up' }).click()
+  await expect(page.getByRole('button', { name: 'New chat' })).toBeVisible()
+  return { context, page }
+}
+
+const api = (page, method, path, data) => page.request.fetch('/api/v1' + path, { method, data }).then((r) => r.json())
+
+test('delivered arrives for messages received while offline, with the chat closed', async ({ browser }) => {
+  const aliceName = uniq('alice')
+  const bobName = uniq('bob')
+  const alice = await signup(browser, aliceName)
+  const bob = await signup(browser, bobName)
+  const a = alice.page
+  const b = bob.page
+  const { user: bobUser } = await api(b, 'GET', '/me')
+  const { conversation } = await api(a, 'POST', '/direct', { user_id: bobUser.id })
+  await bob.context.setOffline(true)
+  await a.goto(`/c/${conversation.id}`)
+  const composer = a.getByRole('textbox', { name: 'Message' })
+  await composer.fill('sent while you were away')
+  await composer.press('Enter')
+  const status = a.getByTestId('message').last().locator('[data-status]')
+  await expect(status).toHaveAttribute('data-status', 'sent')
+  // bob comes back and syncs, but does not open the chat
+  await bob.context.setOffline(false)
+  await expect(b.getByRole('link', { name: new RegExp(`${aliceName}.*1 unread`) })).toBeVisible({ timeout: 40_000 })
+  await expect(status).toHaveAttribute('data-status', 'delivered')
+  await alice.context.close()
+  await bob.context.close()
+})
+
+test('time and ticks stay inside the bubble at phone width, in both themes', async ({ browser }) => {
+  for (const colorScheme of ['light', 'dark']) {
+    const me = await signup(browser, uniq('p'), { viewport: { width: 360, height: 740 }, colorScheme })
+    const other = await signup(browser, uniq('q'))
+    const { user } = await api(other.page, 'GET', '/me')
+    const { conversation } = await api(me.page, 'POST', '/direct', { user_id: user.id })
+    await me.page.goto(`/c/${conversation.id}`)
+    const composer = me.page.getByRole('textbox', { name: 'Message' })
+    // a last line that fills the bubble's width
+    for (const body of ['xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'a few words that wrap onto a full second line here']) {
+      await composer.fill(body)
+      await composer.press('Enter')
+      const msg = me.page.getByTestId('message').last()
+      await expect(msg.locator('[data-status]')).toHaveAttribute('data-status', /sent|delivered/)
+      const bubble = await msg.locator('div.rounded-2xl').boundingBox()
+      const meta = await msg.getByTestId('message-meta').boundingBox()
+      expect(meta.x).toBeGreaterThanOrEqual(bubble.x)
+      expect(meta.y).toBeGreaterThanOrEqual(bubble.y)
+      expect(meta.x + meta.width).toBeLessThanOrEqual(bubble.x + bubble.width + 0.5)
+      expect(meta.y + meta.height).toBeLessThanOrEqual(bubble.y + bubble.height + 0.5)
+    }
+    await me.page.screenshot({ path: `test-results/bubble-${colorScheme}-360.png` })
+    await me.context.close()
+    await other.context.close()
+  }
+})
+
+test('empty and missing: an archived only chat, a conversation that does not exist', async ({ browser }) => {
+  const me = await signup(browser, uniq('e'))
+  const other = await signup(browser, uniq('f'))
+  const p = me.page
+  const { user } = await api(other.page, 'GET', '/me')
+  const { conversation } = await api(p, 'POST', '/direct', { user_id: user.id })
+  await api(p, 'PATCH', `/conversations/${conversation.id}`, { archived: true })
+  await p.goto('/')
+  await expect(p.getByTestId('no-chats')).toContainText('No chats here')
+  await p.getByRole('link', { name: 'show them' }).click()
+  await expect(p.getByRole('list', { name: 'Archived chats' }).getByRole('listitem')).toHaveCount(1)
+
+  await p.goto('/c/999999')
+  await expect(p.getByRole('alert')).toContainText('does not exist')
+  await expect(p.getByRole('textbox', { name: 'Message' })).toHaveCount(0)
+  await p.getByRole('link', { name: 'Back to your chats' }).click()
+  await expect(p).toHaveURL(/\/$/)
+  await me.context.close()
+  await other.context.close()
+})
+
+test('notifications are asked for from a button, never on a send', async ({ browser }) => {
+  const me = await signup(browser, uniq('n'))
+  const other = await signup(browser, uniq('o'))
+  const p = me.page
+  const { user } = await api(other.page, 'GET', '/me')
+  const { conversation } = await api(p, 'POST', '/direct', { user_id: user.id })
+  await p.goto(`/c/${conversation.id}`)
+  const composer = p.getByRole('textbox', { name: 'Message' })
+  await composer.fill('no prompt for this')
+  await composer.press('Enter')
+  await expect(p.getByTestId('message').last()).toContainText('no prompt for this')
+  expect(await p.evaluate(() => window.__asked)).toBe(0)
+  await p.goto('/profile')
+  await expect(p.getByRole('heading', { name: 'Desktop notifications' })).toBeVisible()
+  await p.getByRole('region', { name: 'Desktop notifications' }).getByRole('button', { name: 'Turn on notifications' }).click()
+  expect(await p.evaluate(() => window.__asked)).toBe(1)
+  await me.context.close()
+  await other.context.close()
+})
+
+test('with sign-up closed, the login page does not offer it', async ({ page }) => {
+  await page.route('**/api/v1/config', (route) => route.fulfill({ json: { signup: 'closed', version: 'test' } }))
+  await page.goto('/login')
+  await expect(page.getByText('Sign-up is closed on this server')).toBeVisible()
+  await expect(page.getByRole('link', { name: 'Create an account' })).toHaveCount(0)
+})
+
+test('channels: one name per run of messages, receipts on hover, "1 member"', async ({ browser }) => {
+  const owner = await signup(browser, uniq('g'))
+  const p = owner.page
+  const { group } = await api(p, 'POST', '/groups', { name: 'Solo' })
+  await p.goto(`/g/${group.id}`)
+  await expect(p.getByText('1 member ·')).toBeVisible()
+  const friend = await signup(browser, uniq('h'))
+  const { user } = await api(friend.page, 'GET', '/me')
+  await api(p, 'POST', `/groups/${group.id}/members`, { user_id: user.id })
+  const channel = group.channels[0].id
+  for (const body of ['one', 'two', 'three']) {
+    await api(friend.page, 'POST', `/conversations/${channel}/messages`, { client_id: body, body })
+  }
+  await p.goto(`/g/${group.id}/c/${channel}`)
+  const msgs = p.getByTestId('message')
+  await expect(msgs).toHaveCount(3)
+  await expect(msgs.nth(0).getByText(user.username, { exact: true })).toHaveCount(1)
+  await expect(msgs.nth(1).getByText(user.username, { exact: true })).toHaveCount(0)
+  const composer = p.getByRole('textbox', { name: 'Message' })
+  await composer.fill('mine')
+  await composer.press('Enter')
+  const readBy = msgs.last().getByTestId('read-by')
+  await expect(readBy).toHaveCSS('opacity', '0')
+  await msgs.last().hover()
+  await expect(readBy).toHaveCSS('opacity', '1')
+  await owner.context.close()
+  await friend.context.close()
+})
