@@ -1,6 +1,7 @@
 # One container runs everything: the parley binary with its web UI, and the
 # PostgreSQL server binaries for its private database in /data.
-# The steps are the Makefile's: npm ci && npm run build, then go build.
+# The steps are the Makefile's: npm ci && npm run build, then go build with
+# the version (`make docker` passes it: docker build --build-arg VERSION=...).
 
 FROM node:20-bookworm-slim AS ui
 WORKDIR /src/embed
@@ -24,7 +25,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends postgresql-common \
  && sed -ri 's/^#?\s*create_main_cluster\s*=.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf \
- && apt-get install -y --no-install-recommends postgresql-15 ca-certificates curl tzdata \
+ && apt-get install -y --no-install-recommends postgresql-15 ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin parley \
  && mkdir -p /data && chown parley:parley /data
@@ -36,8 +37,9 @@ ENV PARLEY_ADDR=:8080 \
 USER parley
 VOLUME /data
 EXPOSE 8080
-HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
-  CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+# follows PARLEY_ADDR, whatever port it is set to
+HEALTHCHECK --interval=15s --timeout=4s --start-period=30s --retries=3 \
+  CMD ["/usr/local/bin/parley", "health"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/parley"]
 CMD ["serve"]

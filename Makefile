@@ -8,7 +8,7 @@ UI_SRC   := $(shell find embed/src embed/public -type f) embed/index.html embed/
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run build ui test vet sqlc sqlc-diff go-test e2e clean
+.PHONY: run build ui test vet sqlc sqlc-diff go-test e2e clean docker
 
 ## run: build the UI if needed, build parley, and start it with zero configuration
 # As root, the private database runs as the postgres user, who cannot reach a
@@ -56,6 +56,10 @@ go-test: embed/dist/index.html
 # of two nodes in cluster mode
 e2e: parley
 	cd embed && node_modules/.bin/playwright test && node_modules/.bin/playwright test -c playwright.cluster.config.js
+
+## docker: the image, with this checkout's version
+docker:
+	docker build --build-arg VERSION=$(VERSION) -t parley:$(VERSION) -t parley .
 
 clean:
 	rm -rf parley embed/dist embed/test-results

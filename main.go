@@ -61,6 +61,8 @@ Usage:
                                 set a user's password (read from stdin) and end their sessions
   parley bench dm|fanout|idle|pg [flags]
                                 load a running Parley and report throughput and latency
+  parley health [--addr HOST:PORT]
+                                ask a running parley's /healthz (PARLEY_ADDR): exit 0 when it serves
   parley version                print the version
   parley help                   this text
 
@@ -85,6 +87,8 @@ func cli(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = userCmd(args, stdin, stdout, stderr)
 	case "bench":
 		err = bench.Command(args, stdout, stderr)
+	case "health":
+		err = healthCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "parley", version)
 	case "help", "-h", "--help":
@@ -555,4 +559,33 @@ func describe(err error) error {
 		return errors.New(e.Message)
 	}
 	return err
+}
+
+// healthCmd asks the server at PARLEY_ADDR (or --addr) for /healthz: the
+// container health check, which needs no curl and follows PARLEY_ADDR.
+func healthCmd(args []string, stdout, stderr io.Writer) error {
+	fset := flag.NewFlagSet("parley health", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	addr := fset.String("addr", envOr("PARLEY_ADDR", ":8080"), "the address parley listens on (PARLEY_ADDR)")
+	if err := fset.Parse(args); err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: want host:port", *addr)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	res, err := client.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("/healthz answered %s", res.Status)
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
 }

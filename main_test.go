@@ -85,6 +85,10 @@ func TestStartServeAndClose(t *testing.T) {
 		t.Fatalf("signup: %v %v", res, err)
 	}
 	res.Body.Close()
+	var hout, herr bytes.Buffer
+	if rc := cli([]string{"health", "--addr", app.Addr}, nil, &hout, &herr); rc != 0 || strings.TrimSpace(hout.String()) != "ok" {
+		t.Fatalf("parley health: %d %s %s", rc, hout.String(), herr.String())
+	}
 	if err := app.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +119,9 @@ func TestStartServeAndClose(t *testing.T) {
 	}
 	if rc := cli([]string{"migrate"}, nil, &out, &errOut); rc != 0 {
 		t.Fatalf("migrate: %d %s", rc, errOut.String())
+	}
+	if rc := cli([]string{"health", "--addr", "127.0.0.1:1"}, nil, &out, &errOut); rc != 1 {
+		t.Fatalf("parley health with nothing listening: %d", rc)
 	}
 	if rc := cli([]string{"frobnicate"}, nil, &out, &errOut); rc != 2 {
 		t.Fatalf("unknown command: %d", rc)

@@ -13,6 +13,6 @@ export default defineConfig({
   webServer: {
     ...base.webServer,
     command: `sh tests/serve-cluster.sh ${port}`,
-    url: `${baseURL}/readyz`,
+    url: `${baseURL}/healthz`, // nginx keeps /readyz from the public
   },
 })
