@@ -116,11 +116,14 @@ func testCluster(t *testing.T, n int, extra ...string) []*node {
 	return nodes
 }
 
-func waitHealthy(t *testing.T, base string) {
+func waitHealthy(t *testing.T, base string) { waitFor(t, base+"/readyz") }
+
+// waitFor waits until url answers 200.
+func waitFor(t *testing.T, url string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		res, err := http.Get(base + "/readyz")
+		res, err := http.Get(url)
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
@@ -128,7 +131,7 @@ func waitHealthy(t *testing.T, base string) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s never became ready: %v", base, err)
+			t.Fatalf("%s never answered 200: %v", url, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -391,7 +394,18 @@ func TestThroughNginx(t *testing.T) {
 		}
 	})
 	base := "http://" + listen
-	waitHealthy(t, base)
+	waitFor(t, base+"/healthz")
+	// the operations endpoints are not served to the public
+	for _, path := range []string{"/readyz", "/metrics"} {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 404 {
+			t.Fatalf("nginx serves %s to the public: %d", path, res.StatusCode)
+		}
+	}
 
 	// two users chat through nginx; their sockets land on different nodes
 	alice := signupAt(t, base, "alice")
