@@ -161,12 +161,52 @@ CREATE TABLE messages (
     sender_id       bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     client_id       text        NOT NULL,
     body            text        NOT NULL,
-    created_at      timestamptz NOT NULL DEFAULT now()
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    -- the message's life after it was sent (docs/protocol.md, Messages v1.1):
+    -- a tombstone keeps its seq with an empty body; version counts every
+    -- change; updated_xid is the transaction of the last change, for /sync
+    edited_at       timestamptz,
+    deleted         boolean     NOT NULL DEFAULT false,
+    version         integer     NOT NULL DEFAULT 1,
+    reply_to_seq    bigint,
+    mention_all     boolean     NOT NULL DEFAULT false,
+    updated_xid     bigint
 );
 -- history paging and the last message of a conversation
 CREATE UNIQUE INDEX messages_conversation_seq ON messages (conversation_id, seq);
 -- idempotent sends
 CREATE UNIQUE INDEX messages_client_id ON messages (conversation_id, sender_id, client_id);
+-- /sync: what changed after it was sent, per conversation
+CREATE INDEX messages_updated ON messages (conversation_id, updated_xid) WHERE updated_xid IS NOT NULL;
+
+-- Earlier bodies of edited messages, erased with the message.
+CREATE TABLE message_revisions (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id bigint      NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    body       text        NOT NULL,
+    written_at timestamptz NOT NULL
+);
+CREATE INDEX message_revisions_message ON message_revisions (message_id, id);
+
+-- One reaction per user and emoji: the key says so.
+CREATE TABLE reactions (
+    message_id bigint      NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    emoji      text        NOT NULL,
+    user_id    bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (message_id, emoji, user_id)
+);
+
+-- Who a message mentions by name (@all is messages.mention_all); a
+-- member's mention_count counts these above their read watermark.
+CREATE TABLE mentions (
+    message_id      bigint NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    user_id         bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    conversation_id bigint NOT NULL,
+    seq             bigint NOT NULL,
+    PRIMARY KEY (message_id, user_id)
+);
+CREATE INDEX mentions_user ON mentions (user_id, conversation_id, seq);
 
 -- Tombstones for /sync: groups a user left or lost.
 CREATE TABLE group_removals (
@@ -183,8 +223,12 @@ CREATE TABLE outbox (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     topic      text        NOT NULL,
     payload    bytea       NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL DEFAULT now(),
+    -- the message an event carries, so that deleting the message erases
+    -- its events that are still waiting
+    message_id bigint
 );
+CREATE INDEX outbox_message ON outbox (message_id) WHERE message_id IS NOT NULL;
 
 -- Keys made once per install and shared by every node (the login device
 -- cookies' signing key; later the Web Push key pair).
@@ -200,7 +244,8 @@ CREATE TABLE secrets (
 -- One row per (member, conversation): the protocol's Conversation as that
 -- member sees it. Queries filter it by member or by group; PostgreSQL inlines
 -- the view, so each filter reaches the indexes underneath.
-CREATE OR REPLACE VIEW member_conversations AS
+DROP VIEW IF EXISTS member_conversations;
+CREATE VIEW member_conversations AS
 SELECT
     m.user_id AS member_id,
     c.id, c.kind, c.group_id, c.name, c.last_seq, c.updated_at,
@@ -218,9 +263,21 @@ SELECT
     lm.client_id      AS last_client_id,
     lm.body           AS last_body,
     lm.created_at     AS last_created_at,
+    lm.edited_at      AS last_edited_at,
+    lm.deleted        AS last_deleted,
+    lm.version        AS last_version,
+    lm.reply_to_seq   AS last_reply_to_seq,
+    -- what is unread and what mentions the member: ranges above the read
+    -- watermark, as cheap as the unread messages are few
     (SELECT count(*) FROM messages x
      WHERE x.conversation_id = c.id AND x.seq > GREATEST(m.read_seq, m.cleared_seq)
-       AND x.sender_id <> m.user_id)::bigint AS unread_count,
+       AND x.sender_id <> m.user_id AND NOT x.deleted)::bigint AS unread_count,
+    ((SELECT count(*) FROM mentions mn JOIN messages x ON x.id = mn.message_id
+      WHERE mn.user_id = m.user_id AND mn.conversation_id = c.id AND mn.seq > GREATEST(m.read_seq, m.cleared_seq)
+        AND x.sender_id <> m.user_id AND NOT x.mention_all)
+     + (SELECT count(*) FROM messages x
+        WHERE x.conversation_id = c.id AND x.seq > GREATEST(m.read_seq, m.cleared_seq)
+          AND x.mention_all AND x.sender_id <> m.user_id))::bigint AS mention_count,
     (CASE WHEN c.kind = 'direct' THEN 2
           ELSE (SELECT g.member_count FROM groups g WHERE g.id = c.group_id) END)::bigint AS member_count,
     m.change_xid AS member_change_xid,

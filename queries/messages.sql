@@ -6,21 +6,25 @@ SELECT EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = @conversation
 
 -- name: SendMessage :batchone
 -- The send, in one statement: take the next seq (the conversation's row
--- lock serialises sends, so seqs have no gaps), insert the message, move
--- the sender's own watermarks to it, and bring the conversation back for
--- members who deleted or archived it. No row means the sender is not a
--- member, or the client_id is taken (a retry, or a concurrent send won):
--- the caller rolls back, so no seq is used, and looks which it was.
+-- lock serialises sends, so seqs have no gaps), insert the message and
+-- whom it mentions, move the sender's own watermarks to it, and bring the
+-- conversation back for members who deleted or archived it. No row means
+-- the sender is not a member, or the client_id is taken (a retry, or a
+-- concurrent send won): the caller rolls back, so no seq is used, and
+-- looks which it was.
 WITH seq AS (
     UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = now(), change_xid = parley_xid()
     WHERE c.id = @conversation_id
       AND EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = @conversation_id AND mb.user_id = @sender_id)
     RETURNING c.last_seq
 ), ins AS (
-    INSERT INTO messages (conversation_id, seq, sender_id, client_id, body)
-    SELECT @conversation_id, seq.last_seq, @sender_id, @client_id, @body FROM seq
+    INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, reply_to_seq, mention_all)
+    SELECT @conversation_id, seq.last_seq, @sender_id, @client_id, @body, sqlc.narg(reply_to_seq)::bigint, @mention_all::boolean FROM seq
     ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING
     RETURNING *
+), mentioned AS (
+    INSERT INTO mentions (message_id, user_id, conversation_id, seq)
+    SELECT ins.id, u, ins.conversation_id, ins.seq FROM ins CROSS JOIN unnest(@mention_ids::bigint[]) AS u
 ), own AS (
     UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, ins.seq), read_seq = GREATEST(members.read_seq, ins.seq),
         hidden = false, archived = false, has_sent = true, change_xid = parley_xid()
@@ -32,10 +36,102 @@ WITH seq AS (
       AND EXISTS (SELECT 1 FROM ins)
     RETURNING members.user_id
 )
-SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at,
+SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at, ins.reply_to_seq, ins.mention_all,
        coalesce((SELECT array_agg(revived.user_id) FROM revived), '{}')::bigint[] AS revived,
        (SELECT count(*) FROM own)::bigint AS own_rows
 FROM ins;
+
+-- name: GetSendContext :one
+-- What a send checks beyond the statement: the conversation's last seq
+-- (a reply names an earlier message), its size and the sender's role in
+-- its group (who may mention everyone).
+SELECT c.kind, c.last_seq,
+       (CASE WHEN c.kind = 'direct' THEN 2 ELSE (SELECT g.member_count FROM groups g WHERE g.id = c.group_id) END)::bigint AS member_count,
+       coalesce((SELECT gm.role FROM group_members gm WHERE gm.group_id = c.group_id AND gm.user_id = @user_id), '')::text AS role
+FROM conversations c WHERE c.id = @conversation_id;
+
+-- name: ListMentionable :many
+-- The members of a conversation among these usernames.
+SELECT u.id, u.username FROM users u JOIN members m ON m.user_id = u.id
+WHERE m.conversation_id = @conversation_id AND u.username = ANY(@usernames::text[]);
+
+-- name: GetMessage :one
+SELECT * FROM messages WHERE conversation_id = $1 AND seq = $2;
+
+-- name: LockMessage :one
+-- A message about to change: its row lock orders concurrent edits,
+-- deletes and reactions, each of which bumps its version.
+SELECT * FROM messages WHERE conversation_id = $1 AND seq = $2 FOR UPDATE;
+
+-- name: EditMessage :one
+UPDATE messages SET body = @body, edited_at = now(), mention_all = @mention_all,
+    version = version + 1, updated_xid = parley_xid()
+WHERE id = @id
+RETURNING *;
+
+-- name: TombstoneMessage :one
+-- A deleted message keeps its seq, and nothing of what it said.
+UPDATE messages SET body = '', deleted = true, mention_all = false,
+    version = version + 1, updated_xid = parley_xid()
+WHERE id = @id
+RETURNING *;
+
+-- name: BumpMessage :one
+-- A change beside the message (a reaction): a new version.
+UPDATE messages SET version = version + 1, updated_xid = parley_xid() WHERE id = $1
+RETURNING *;
+
+-- name: EraseMessage :exec
+-- Everything a deleted message had: its earlier bodies, reactions,
+-- mentions, and its events still waiting in the outbox.
+WITH r AS (DELETE FROM message_revisions WHERE message_revisions.message_id = @id::bigint),
+     x AS (DELETE FROM reactions WHERE reactions.message_id = @id::bigint),
+     n AS (DELETE FROM mentions WHERE mentions.message_id = @id::bigint)
+DELETE FROM outbox WHERE outbox.message_id = @id::bigint;
+
+-- name: AddRevision :exec
+INSERT INTO message_revisions (message_id, body, written_at) VALUES ($1, $2, $3);
+
+-- name: ListRevisions :many
+SELECT body, written_at FROM message_revisions WHERE message_id = $1 ORDER BY id;
+
+-- name: DeleteMentions :exec
+DELETE FROM mentions WHERE message_id = $1;
+
+-- name: AddMentions :exec
+INSERT INTO mentions (message_id, user_id, conversation_id, seq)
+SELECT @message_id, u, @conversation_id, @seq FROM unnest(@user_ids::bigint[]) AS u;
+
+-- name: AddReaction :execrows
+INSERT INTO reactions (message_id, emoji, user_id) VALUES ($1, $2, $3)
+ON CONFLICT (message_id, emoji, user_id) DO NOTHING;
+
+-- name: RemoveReaction :execrows
+DELETE FROM reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3;
+
+-- name: ListMessageEmoji :many
+SELECT DISTINCT emoji FROM reactions WHERE message_id = $1;
+
+-- name: ListReactions :many
+-- The reactions of some messages, each emoji in the order of its first use.
+SELECT message_id, emoji, array_agg(user_id ORDER BY created_at, user_id)::bigint[] AS user_ids
+FROM reactions WHERE message_id = ANY(@ids::bigint[])
+GROUP BY message_id, emoji
+ORDER BY message_id, min(created_at), emoji;
+
+-- name: ListMentions :many
+SELECT message_id, user_id FROM mentions WHERE message_id = ANY(@ids::bigint[]) ORDER BY message_id, user_id;
+
+-- name: ListUpdatedMessages :many
+-- The caller's messages changed after a sync cursor (above their
+-- cleared_seq): a range of the index on changed messages per conversation,
+-- from the cursor's xmin on (anything older was seen).
+SELECT m.* FROM messages m
+JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = @user_id
+WHERE m.updated_xid IS NOT NULL AND m.updated_xid >= @xmin::bigint AND m.seq > mb.cleared_seq
+  AND parley_changed_since(m.updated_xid, @since::text)
+ORDER BY m.conversation_id, m.seq
+LIMIT @lim;
 
 -- name: GetMessageByClientID :one
 SELECT * FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3;

@@ -1,6 +1,6 @@
 -- name: InsertOutbox :many
-INSERT INTO outbox (topic, payload)
-SELECT unnest(@topics::text[]), unnest(@payloads::bytea[])
+INSERT INTO outbox (topic, payload, message_id)
+SELECT unnest(@topics::text[]), unnest(@payloads::bytea[]), nullif(unnest(@message_ids::bigint[]), 0)
 RETURNING id;
 
 -- name: DeleteOutbox :exec

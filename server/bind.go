@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 
@@ -63,7 +64,13 @@ func bind(r *http.Request, in any) error {
 		}
 		if name, ok := f.Tag.Lookup("path"); ok {
 			if f.Type.Kind() == reflect.String {
-				values[i] = reflect.ValueOf(chi.URLParam(r, name))
+				// the router matches the escaped path: a value such as an
+				// emoji arrives escaped
+				v, err := url.PathUnescape(chi.URLParam(r, name))
+				if err != nil {
+					return chat.ErrNotFound
+				}
+				values[i] = reflect.ValueOf(v)
 				continue
 			}
 			id, err := pathID(r, name)

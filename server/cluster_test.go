@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -215,4 +217,45 @@ func TestClusterGroupRemoval(t *testing.T) {
 	owner.say(gen, "after")
 	mw.quiet(500*time.Millisecond, "presence")
 	c.on(1, member).must(404, "GET", fmt.Sprintf("/api/v1/groups/%d", g.Group.ID), nil)
+}
+
+// TestClusterConcurrentChanges: edits on node 1 and reactions on node 2 to
+// the same message, at once. Every client, keeping the highest version it
+// has seen, ends on the same state as the database: the highest version.
+func TestClusterConcurrentChanges(t *testing.T) {
+	c := newCluster(t, 2, testAMQP())
+	n1, n2 := c.nodes[0], c.nodes[1]
+	alice, bob := n1.user("alice"), n2.user("bob")
+	conv := alice.direct(c.on(1, bob))
+	m := alice.say(conv.ID, "v1")
+	aw, bw := n1.dial(alice.Token), n2.dial(bob.Token)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range 15 {
+			alice.must(200, "PATCH", msgPath(conv.ID, m.Seq, ""), map[string]any{"body": fmt.Sprint("edit ", i)})
+		}
+	})
+	wg.Go(func() {
+		for _, em := range []string{"😀", "😁", "😂", "🤣", "😃", "😄", "😅", "😆", "😉", "😊", "😋", "😎", "😍", "😘", "🥰"} {
+			c.on(1, bob).must(204, "PUT", msgPath(conv.ID, m.Seq, "/reactions/"+url.PathEscape(em)), nil)
+		}
+	})
+	wg.Wait()
+	final := alice.message(conv.ID, m.Seq)
+	if final.Version != 31 {
+		t.Fatalf("version %d after 30 changes, want 31", final.Version)
+	}
+	for _, w := range []*wsClient{aw, bw} {
+		best := fullMessage{}
+		for best.Version < final.Version {
+			var up struct{ Message fullMessage }
+			w.expect("message.updated", "presence", "message.created", "receipt").decode(t, &up)
+			if up.Message.Version > best.Version {
+				best = up.Message
+			}
+		}
+		if best.Body != final.Body || len(best.Reactions) != len(final.Reactions) {
+			t.Fatalf("a client ended on %+v, the database on %+v", best, final)
+		}
+	}
 }

@@ -31,15 +31,14 @@ func (c *Conn) handle(ctx context.Context, raw []byte) {
 		c.notice(chat.FramePong, nil)
 	case chat.FrameMessageSend:
 		var in struct {
-			ConversationID int64  `json:"conversation_id"`
-			ClientID       string `json:"client_id"`
-			Body           string `json:"body"`
+			ConversationID int64 `json:"conversation_id"`
+			chat.Outgoing
 		}
 		if err := json.Unmarshal(data, &in); err != nil {
 			c.reply(chat.FrameError, chat.ErrorData{Code: chat.CodeInvalidJSON, Message: "message.send needs conversation_id, client_id and body."})
 			return
 		}
-		msg, created, err := svc.Send(ctx, c.me, in.ConversationID, in.ClientID, in.Body)
+		msg, created, err := svc.Send(ctx, c.me, in.ConversationID, in.Outgoing)
 		if err != nil {
 			c.replyErr(err, in.ClientID)
 			return

@@ -7,11 +7,10 @@ import (
 )
 
 func (s *Server) sendMessage(r *http.Request, me chat.Actor, in struct {
-	ConversationID int64  `path:"id"`
-	ClientID       string `json:"client_id"`
-	Body           string `json:"body"`
+	ConversationID int64 `path:"id"`
+	chat.Outgoing
 }) (any, error) {
-	msg, isNew, err := s.chat.Send(r.Context(), me, in.ConversationID, in.ClientID, in.Body)
+	msg, isNew, err := s.chat.Send(r.Context(), me, in.ConversationID, in.Outgoing)
 	if isNew {
 		return created{chat.MessageData{Message: msg}}, err
 	}
@@ -24,9 +23,10 @@ func (s *Server) listMessages(r *http.Request, me chat.Actor, in struct {
 	ConversationID int64  `path:"id"`
 	Before         *int64 `query:"before"`
 	After          *int64 `query:"after"`
+	Around         *int64 `query:"around"`
 	Limit          *int64 `query:"limit"`
 }) (any, error) {
-	h := chat.HistoryQuery{Before: in.Before, After: in.After}
+	h := chat.HistoryQuery{Before: in.Before, After: in.After, Around: in.Around}
 	if in.Limit != nil {
 		if h.Limit = *in.Limit; h.Limit == 0 {
 			return nil, chat.Validation("limit", "limit is 1 to 200.")
@@ -46,4 +46,44 @@ func (s *Server) postReceipts(r *http.Request, me chat.Actor, in struct {
 func (s *Server) listReceipts(r *http.Request, me chat.Actor, in convPath) (any, error) {
 	out, err := s.chat.ListReceipts(r.Context(), me, in.ID)
 	return map[string]any{"receipts": out}, err
+}
+
+type messagePath struct {
+	ConversationID int64 `path:"id"`
+	Seq            int64 `path:"seq"`
+}
+
+func (s *Server) getMessage(r *http.Request, me chat.Actor, in messagePath) (any, error) {
+	m, err := s.chat.GetMessage(r.Context(), me, in.ConversationID, in.Seq)
+	return chat.MessageData{Message: m}, err
+}
+
+func (s *Server) editMessage(r *http.Request, me chat.Actor, in struct {
+	messagePath
+	Body string `json:"body"`
+}) (any, error) {
+	m, err := s.chat.Edit(r.Context(), me, in.ConversationID, in.Seq, in.Body)
+	return chat.MessageData{Message: m}, err
+}
+
+func (s *Server) deleteMessage(r *http.Request, me chat.Actor, in messagePath) (any, error) {
+	return nil, s.chat.Delete(r.Context(), me, in.ConversationID, in.Seq)
+}
+
+func (s *Server) listRevisions(r *http.Request, me chat.Actor, in messagePath) (any, error) {
+	out, err := s.chat.Revisions(r.Context(), me, in.ConversationID, in.Seq)
+	return map[string]any{"revisions": out}, err
+}
+
+// react adds (PUT) or removes (DELETE) the caller's emoji on a message.
+func (s *Server) react(on bool) func(*http.Request, chat.Actor, reactionPath) (any, error) {
+	return func(r *http.Request, me chat.Actor, in reactionPath) (any, error) {
+		return nil, s.chat.React(r.Context(), me, in.ConversationID, in.Seq, in.Emoji, on)
+	}
+}
+
+type reactionPath struct {
+	ConversationID int64  `path:"id"`
+	Seq            int64  `path:"seq"`
+	Emoji          string `path:"emoji"`
 }

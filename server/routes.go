@@ -49,6 +49,12 @@ func (s *Server) routes() http.Handler {
 			r.Post("/conversations/{id}/clear", endpoint(s, ok, s.clearConversation(false)))
 			r.Get("/conversations/{id}/messages", endpoint(s, ok, s.listMessages))
 			r.Post("/conversations/{id}/messages", endpoint(s, ok, s.sendMessage))
+			r.Get("/conversations/{id}/messages/{seq}", endpoint(s, ok, s.getMessage))
+			r.Patch("/conversations/{id}/messages/{seq}", endpoint(s, ok, s.editMessage))
+			r.Delete("/conversations/{id}/messages/{seq}", endpoint(s, ok, s.deleteMessage))
+			r.Get("/conversations/{id}/messages/{seq}/revisions", endpoint(s, ok, s.listRevisions))
+			r.Put("/conversations/{id}/messages/{seq}/reactions/{emoji}", endpoint(s, ok, s.react(true)))
+			r.Delete("/conversations/{id}/messages/{seq}/reactions/{emoji}", endpoint(s, ok, s.react(false)))
 			r.Get("/conversations/{id}/receipts", endpoint(s, ok, s.listReceipts))
 			r.Post("/conversations/{id}/receipts", endpoint(s, ok, s.postReceipts))
 

@@ -24,10 +24,13 @@ WITH seq AS (
       AND EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = $1 AND mb.user_id = $2)
     RETURNING c.last_seq
 ), ins AS (
-    INSERT INTO messages (conversation_id, seq, sender_id, client_id, body)
-    SELECT $1, seq.last_seq, $2, $3, $4 FROM seq
+    INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, reply_to_seq, mention_all)
+    SELECT $1, seq.last_seq, $2, $3, $4, $5::bigint, $6::boolean FROM seq
     ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING
-    RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at
+    RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid
+), mentioned AS (
+    INSERT INTO mentions (message_id, user_id, conversation_id, seq)
+    SELECT ins.id, u, ins.conversation_id, ins.seq FROM ins CROSS JOIN unnest($7::bigint[]) AS u
 ), own AS (
     UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, ins.seq), read_seq = GREATEST(members.read_seq, ins.seq),
         hidden = false, archived = false, has_sent = true, change_xid = parley_xid()
@@ -39,7 +42,7 @@ WITH seq AS (
       AND EXISTS (SELECT 1 FROM ins)
     RETURNING members.user_id
 )
-SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at,
+SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at, ins.reply_to_seq, ins.mention_all,
        coalesce((SELECT array_agg(revived.user_id) FROM revived), '{}')::bigint[] AS revived,
        (SELECT count(*) FROM own)::bigint AS own_rows
 FROM ins
@@ -56,6 +59,9 @@ type SendMessageParams struct {
 	SenderID       int64
 	ClientID       string
 	Body           string
+	ReplyToSeq     *int64
+	MentionAll     bool
+	MentionIds     []int64
 }
 
 type SendMessageRow struct {
@@ -66,16 +72,19 @@ type SendMessageRow struct {
 	ClientID       string
 	Body           string
 	CreatedAt      time.Time
+	ReplyToSeq     *int64
+	MentionAll     bool
 	Revived        []int64
 	OwnRows        int64
 }
 
 // The send, in one statement: take the next seq (the conversation's row
-// lock serialises sends, so seqs have no gaps), insert the message, move
-// the sender's own watermarks to it, and bring the conversation back for
-// members who deleted or archived it. No row means the sender is not a
-// member, or the client_id is taken (a retry, or a concurrent send won):
-// the caller rolls back, so no seq is used, and looks which it was.
+// lock serialises sends, so seqs have no gaps), insert the message and
+// whom it mentions, move the sender's own watermarks to it, and bring the
+// conversation back for members who deleted or archived it. No row means
+// the sender is not a member, or the client_id is taken (a retry, or a
+// concurrent send won): the caller rolls back, so no seq is used, and
+// looks which it was.
 func (q *Queries) SendMessage(ctx context.Context, arg []SendMessageParams) *SendMessageBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range arg {
@@ -84,6 +93,9 @@ func (q *Queries) SendMessage(ctx context.Context, arg []SendMessageParams) *Sen
 			a.SenderID,
 			a.ClientID,
 			a.Body,
+			a.ReplyToSeq,
+			a.MentionAll,
+			a.MentionIds,
 		}
 		batch.Queue(sendMessage, vals...)
 	}
@@ -110,6 +122,8 @@ func (b *SendMessageBatchResults) QueryRow(f func(int, SendMessageRow, error)) {
 			&i.ClientID,
 			&i.Body,
 			&i.CreatedAt,
+			&i.ReplyToSeq,
+			&i.MentionAll,
 			&i.Revived,
 			&i.OwnRows,
 		)

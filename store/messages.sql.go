@@ -7,7 +7,91 @@ package store
 
 import (
 	"context"
+	"time"
 )
+
+const addMentions = `-- name: AddMentions :exec
+INSERT INTO mentions (message_id, user_id, conversation_id, seq)
+SELECT $1, u, $2, $3 FROM unnest($4::bigint[]) AS u
+`
+
+type AddMentionsParams struct {
+	MessageID      int64
+	ConversationID int64
+	Seq            int64
+	UserIds        []int64
+}
+
+func (q *Queries) AddMentions(ctx context.Context, arg AddMentionsParams) error {
+	_, err := q.db.Exec(ctx, addMentions,
+		arg.MessageID,
+		arg.ConversationID,
+		arg.Seq,
+		arg.UserIds,
+	)
+	return err
+}
+
+const addReaction = `-- name: AddReaction :execrows
+INSERT INTO reactions (message_id, emoji, user_id) VALUES ($1, $2, $3)
+ON CONFLICT (message_id, emoji, user_id) DO NOTHING
+`
+
+type AddReactionParams struct {
+	MessageID int64
+	Emoji     string
+	UserID    int64
+}
+
+func (q *Queries) AddReaction(ctx context.Context, arg AddReactionParams) (int64, error) {
+	result, err := q.db.Exec(ctx, addReaction, arg.MessageID, arg.Emoji, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const addRevision = `-- name: AddRevision :exec
+INSERT INTO message_revisions (message_id, body, written_at) VALUES ($1, $2, $3)
+`
+
+type AddRevisionParams struct {
+	MessageID int64
+	Body      string
+	WrittenAt time.Time
+}
+
+func (q *Queries) AddRevision(ctx context.Context, arg AddRevisionParams) error {
+	_, err := q.db.Exec(ctx, addRevision, arg.MessageID, arg.Body, arg.WrittenAt)
+	return err
+}
+
+const bumpMessage = `-- name: BumpMessage :one
+UPDATE messages SET version = version + 1, updated_xid = parley_xid() WHERE id = $1
+RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid
+`
+
+// A change beside the message (a reaction): a new version.
+func (q *Queries) BumpMessage(ctx context.Context, id int64) (Message, error) {
+	row := q.db.QueryRow(ctx, bumpMessage, id)
+	var i Message
+	err := row.Scan(
+		&i.ID,
+		&i.ConversationID,
+		&i.Seq,
+		&i.SenderID,
+		&i.ClientID,
+		&i.Body,
+		&i.CreatedAt,
+		&i.EditedAt,
+		&i.Deleted,
+		&i.Version,
+		&i.ReplyToSeq,
+		&i.MentionAll,
+		&i.UpdatedXid,
+	)
+	return i, err
+}
 
 const checkSend = `-- name: CheckSend :one
 SELECT EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = $1 AND mb.user_id = $2) AS member,
@@ -34,8 +118,95 @@ func (q *Queries) CheckSend(ctx context.Context, arg CheckSendParams) (CheckSend
 	return i, err
 }
 
+const deleteMentions = `-- name: DeleteMentions :exec
+DELETE FROM mentions WHERE message_id = $1
+`
+
+func (q *Queries) DeleteMentions(ctx context.Context, messageID int64) error {
+	_, err := q.db.Exec(ctx, deleteMentions, messageID)
+	return err
+}
+
+const editMessage = `-- name: EditMessage :one
+UPDATE messages SET body = $1, edited_at = now(), mention_all = $2,
+    version = version + 1, updated_xid = parley_xid()
+WHERE id = $3
+RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid
+`
+
+type EditMessageParams struct {
+	Body       string
+	MentionAll bool
+	ID         int64
+}
+
+func (q *Queries) EditMessage(ctx context.Context, arg EditMessageParams) (Message, error) {
+	row := q.db.QueryRow(ctx, editMessage, arg.Body, arg.MentionAll, arg.ID)
+	var i Message
+	err := row.Scan(
+		&i.ID,
+		&i.ConversationID,
+		&i.Seq,
+		&i.SenderID,
+		&i.ClientID,
+		&i.Body,
+		&i.CreatedAt,
+		&i.EditedAt,
+		&i.Deleted,
+		&i.Version,
+		&i.ReplyToSeq,
+		&i.MentionAll,
+		&i.UpdatedXid,
+	)
+	return i, err
+}
+
+const eraseMessage = `-- name: EraseMessage :exec
+WITH r AS (DELETE FROM message_revisions WHERE message_revisions.message_id = $1::bigint),
+     x AS (DELETE FROM reactions WHERE reactions.message_id = $1::bigint),
+     n AS (DELETE FROM mentions WHERE mentions.message_id = $1::bigint)
+DELETE FROM outbox WHERE outbox.message_id = $1::bigint
+`
+
+// Everything a deleted message had: its earlier bodies, reactions,
+// mentions, and its events still waiting in the outbox.
+func (q *Queries) EraseMessage(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, eraseMessage, id)
+	return err
+}
+
+const getMessage = `-- name: GetMessage :one
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid FROM messages WHERE conversation_id = $1 AND seq = $2
+`
+
+type GetMessageParams struct {
+	ConversationID int64
+	Seq            int64
+}
+
+func (q *Queries) GetMessage(ctx context.Context, arg GetMessageParams) (Message, error) {
+	row := q.db.QueryRow(ctx, getMessage, arg.ConversationID, arg.Seq)
+	var i Message
+	err := row.Scan(
+		&i.ID,
+		&i.ConversationID,
+		&i.Seq,
+		&i.SenderID,
+		&i.ClientID,
+		&i.Body,
+		&i.CreatedAt,
+		&i.EditedAt,
+		&i.Deleted,
+		&i.Version,
+		&i.ReplyToSeq,
+		&i.MentionAll,
+		&i.UpdatedXid,
+	)
+	return i, err
+}
+
 const getMessageByClientID = `-- name: GetMessageByClientID :one
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3
 `
 
 type GetMessageByClientIDParams struct {
@@ -55,6 +226,46 @@ func (q *Queries) GetMessageByClientID(ctx context.Context, arg GetMessageByClie
 		&i.ClientID,
 		&i.Body,
 		&i.CreatedAt,
+		&i.EditedAt,
+		&i.Deleted,
+		&i.Version,
+		&i.ReplyToSeq,
+		&i.MentionAll,
+		&i.UpdatedXid,
+	)
+	return i, err
+}
+
+const getSendContext = `-- name: GetSendContext :one
+SELECT c.kind, c.last_seq,
+       (CASE WHEN c.kind = 'direct' THEN 2 ELSE (SELECT g.member_count FROM groups g WHERE g.id = c.group_id) END)::bigint AS member_count,
+       coalesce((SELECT gm.role FROM group_members gm WHERE gm.group_id = c.group_id AND gm.user_id = $1), '')::text AS role
+FROM conversations c WHERE c.id = $2
+`
+
+type GetSendContextParams struct {
+	UserID         int64
+	ConversationID int64
+}
+
+type GetSendContextRow struct {
+	Kind        string
+	LastSeq     int64
+	MemberCount int64
+	Role        string
+}
+
+// What a send checks beyond the statement: the conversation's last seq
+// (a reply names an earlier message), its size and the sender's role in
+// its group (who may mention everyone).
+func (q *Queries) GetSendContext(ctx context.Context, arg GetSendContextParams) (GetSendContextRow, error) {
+	row := q.db.QueryRow(ctx, getSendContext, arg.UserID, arg.ConversationID)
+	var i GetSendContextRow
+	err := row.Scan(
+		&i.Kind,
+		&i.LastSeq,
+		&i.MemberCount,
+		&i.Role,
 	)
 	return i, err
 }
@@ -83,8 +294,97 @@ func (q *Queries) ListMemberIDs(ctx context.Context, conversationID int64) ([]in
 	return items, nil
 }
 
+const listMentionable = `-- name: ListMentionable :many
+SELECT u.id, u.username FROM users u JOIN members m ON m.user_id = u.id
+WHERE m.conversation_id = $1 AND u.username = ANY($2::text[])
+`
+
+type ListMentionableParams struct {
+	ConversationID int64
+	Usernames      []string
+}
+
+type ListMentionableRow struct {
+	ID       int64
+	Username string
+}
+
+// The members of a conversation among these usernames.
+func (q *Queries) ListMentionable(ctx context.Context, arg ListMentionableParams) ([]ListMentionableRow, error) {
+	rows, err := q.db.Query(ctx, listMentionable, arg.ConversationID, arg.Usernames)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListMentionableRow{}
+	for rows.Next() {
+		var i ListMentionableRow
+		if err := rows.Scan(&i.ID, &i.Username); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listMentions = `-- name: ListMentions :many
+SELECT message_id, user_id FROM mentions WHERE message_id = ANY($1::bigint[]) ORDER BY message_id, user_id
+`
+
+type ListMentionsRow struct {
+	MessageID int64
+	UserID    int64
+}
+
+func (q *Queries) ListMentions(ctx context.Context, ids []int64) ([]ListMentionsRow, error) {
+	rows, err := q.db.Query(ctx, listMentions, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListMentionsRow{}
+	for rows.Next() {
+		var i ListMentionsRow
+		if err := rows.Scan(&i.MessageID, &i.UserID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listMessageEmoji = `-- name: ListMessageEmoji :many
+SELECT DISTINCT emoji FROM reactions WHERE message_id = $1
+`
+
+func (q *Queries) ListMessageEmoji(ctx context.Context, messageID int64) ([]string, error) {
+	rows, err := q.db.Query(ctx, listMessageEmoji, messageID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var emoji string
+		if err := rows.Scan(&emoji); err != nil {
+			return nil, err
+		}
+		items = append(items, emoji)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listMessagesAfter = `-- name: ListMessagesAfter :many
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at FROM messages
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid FROM messages
 WHERE conversation_id = $1 AND seq > $2::bigint
 ORDER BY seq
 LIMIT $3
@@ -113,6 +413,12 @@ func (q *Queries) ListMessagesAfter(ctx context.Context, arg ListMessagesAfterPa
 			&i.ClientID,
 			&i.Body,
 			&i.CreatedAt,
+			&i.EditedAt,
+			&i.Deleted,
+			&i.Version,
+			&i.ReplyToSeq,
+			&i.MentionAll,
+			&i.UpdatedXid,
 		); err != nil {
 			return nil, err
 		}
@@ -125,7 +431,7 @@ func (q *Queries) ListMessagesAfter(ctx context.Context, arg ListMessagesAfterPa
 }
 
 const listMessagesBefore = `-- name: ListMessagesBefore :many
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at FROM messages
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid FROM messages
 WHERE conversation_id = $1 AND seq < $2::bigint AND seq > $3::bigint
 ORDER BY seq DESC
 LIMIT $4
@@ -160,6 +466,12 @@ func (q *Queries) ListMessagesBefore(ctx context.Context, arg ListMessagesBefore
 			&i.ClientID,
 			&i.Body,
 			&i.CreatedAt,
+			&i.EditedAt,
+			&i.Deleted,
+			&i.Version,
+			&i.ReplyToSeq,
+			&i.MentionAll,
+			&i.UpdatedXid,
 		); err != nil {
 			return nil, err
 		}
@@ -169,4 +481,204 @@ func (q *Queries) ListMessagesBefore(ctx context.Context, arg ListMessagesBefore
 		return nil, err
 	}
 	return items, nil
+}
+
+const listReactions = `-- name: ListReactions :many
+SELECT message_id, emoji, array_agg(user_id ORDER BY created_at, user_id)::bigint[] AS user_ids
+FROM reactions WHERE message_id = ANY($1::bigint[])
+GROUP BY message_id, emoji
+ORDER BY message_id, min(created_at), emoji
+`
+
+type ListReactionsRow struct {
+	MessageID int64
+	Emoji     string
+	UserIds   []int64
+}
+
+// The reactions of some messages, each emoji in the order of its first use.
+func (q *Queries) ListReactions(ctx context.Context, ids []int64) ([]ListReactionsRow, error) {
+	rows, err := q.db.Query(ctx, listReactions, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListReactionsRow{}
+	for rows.Next() {
+		var i ListReactionsRow
+		if err := rows.Scan(&i.MessageID, &i.Emoji, &i.UserIds); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listRevisions = `-- name: ListRevisions :many
+SELECT body, written_at FROM message_revisions WHERE message_id = $1 ORDER BY id
+`
+
+type ListRevisionsRow struct {
+	Body      string
+	WrittenAt time.Time
+}
+
+func (q *Queries) ListRevisions(ctx context.Context, messageID int64) ([]ListRevisionsRow, error) {
+	rows, err := q.db.Query(ctx, listRevisions, messageID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListRevisionsRow{}
+	for rows.Next() {
+		var i ListRevisionsRow
+		if err := rows.Scan(&i.Body, &i.WrittenAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listUpdatedMessages = `-- name: ListUpdatedMessages :many
+SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, m.created_at, m.edited_at, m.deleted, m.version, m.reply_to_seq, m.mention_all, m.updated_xid FROM messages m
+JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = $1
+WHERE m.updated_xid IS NOT NULL AND m.updated_xid >= $2::bigint AND m.seq > mb.cleared_seq
+  AND parley_changed_since(m.updated_xid, $3::text)
+ORDER BY m.conversation_id, m.seq
+LIMIT $4
+`
+
+type ListUpdatedMessagesParams struct {
+	UserID int64
+	Xmin   int64
+	Since  string
+	Lim    int32
+}
+
+// The caller's messages changed after a sync cursor (above their
+// cleared_seq): a range of the index on changed messages per conversation,
+// from the cursor's xmin on (anything older was seen).
+func (q *Queries) ListUpdatedMessages(ctx context.Context, arg ListUpdatedMessagesParams) ([]Message, error) {
+	rows, err := q.db.Query(ctx, listUpdatedMessages,
+		arg.UserID,
+		arg.Xmin,
+		arg.Since,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Message{}
+	for rows.Next() {
+		var i Message
+		if err := rows.Scan(
+			&i.ID,
+			&i.ConversationID,
+			&i.Seq,
+			&i.SenderID,
+			&i.ClientID,
+			&i.Body,
+			&i.CreatedAt,
+			&i.EditedAt,
+			&i.Deleted,
+			&i.Version,
+			&i.ReplyToSeq,
+			&i.MentionAll,
+			&i.UpdatedXid,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockMessage = `-- name: LockMessage :one
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid FROM messages WHERE conversation_id = $1 AND seq = $2 FOR UPDATE
+`
+
+type LockMessageParams struct {
+	ConversationID int64
+	Seq            int64
+}
+
+// A message about to change: its row lock orders concurrent edits,
+// deletes and reactions, each of which bumps its version.
+func (q *Queries) LockMessage(ctx context.Context, arg LockMessageParams) (Message, error) {
+	row := q.db.QueryRow(ctx, lockMessage, arg.ConversationID, arg.Seq)
+	var i Message
+	err := row.Scan(
+		&i.ID,
+		&i.ConversationID,
+		&i.Seq,
+		&i.SenderID,
+		&i.ClientID,
+		&i.Body,
+		&i.CreatedAt,
+		&i.EditedAt,
+		&i.Deleted,
+		&i.Version,
+		&i.ReplyToSeq,
+		&i.MentionAll,
+		&i.UpdatedXid,
+	)
+	return i, err
+}
+
+const removeReaction = `-- name: RemoveReaction :execrows
+DELETE FROM reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3
+`
+
+type RemoveReactionParams struct {
+	MessageID int64
+	Emoji     string
+	UserID    int64
+}
+
+func (q *Queries) RemoveReaction(ctx context.Context, arg RemoveReactionParams) (int64, error) {
+	result, err := q.db.Exec(ctx, removeReaction, arg.MessageID, arg.Emoji, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const tombstoneMessage = `-- name: TombstoneMessage :one
+UPDATE messages SET body = '', deleted = true, mention_all = false,
+    version = version + 1, updated_xid = parley_xid()
+WHERE id = $1
+RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid
+`
+
+// A deleted message keeps its seq, and nothing of what it said.
+func (q *Queries) TombstoneMessage(ctx context.Context, id int64) (Message, error) {
+	row := q.db.QueryRow(ctx, tombstoneMessage, id)
+	var i Message
+	err := row.Scan(
+		&i.ID,
+		&i.ConversationID,
+		&i.Seq,
+		&i.SenderID,
+		&i.ClientID,
+		&i.Body,
+		&i.CreatedAt,
+		&i.EditedAt,
+		&i.Deleted,
+		&i.Version,
+		&i.ReplyToSeq,
+		&i.MentionAll,
+		&i.UpdatedXid,
+	)
+	return i, err
 }

@@ -103,11 +103,23 @@ type MemberConversation struct {
 	LastClientID          *string
 	LastBody              *string
 	LastCreatedAt         *time.Time
+	LastEditedAt          *time.Time
+	LastDeleted           *bool
+	LastVersion           *int32
+	LastReplyToSeq        *int64
 	UnreadCount           int64
+	MentionCount          int64
 	MemberCount           int64
 	MemberChangeXid       int64
 	ConversationChangeXid int64
 	PeerChangeXid         int64
+}
+
+type Mention struct {
+	MessageID      int64
+	UserID         int64
+	ConversationID int64
+	Seq            int64
 }
 
 type Message struct {
@@ -118,12 +130,33 @@ type Message struct {
 	ClientID       string
 	Body           string
 	CreatedAt      time.Time
+	EditedAt       *time.Time
+	Deleted        bool
+	Version        int32
+	ReplyToSeq     *int64
+	MentionAll     bool
+	UpdatedXid     *int64
+}
+
+type MessageRevision struct {
+	ID        int64
+	MessageID int64
+	Body      string
+	WrittenAt time.Time
 }
 
 type Outbox struct {
 	ID        int64
 	Topic     string
 	Payload   []byte
+	CreatedAt time.Time
+	MessageID *int64
+}
+
+type Reaction struct {
+	MessageID int64
+	Emoji     string
+	UserID    int64
 	CreatedAt time.Time
 }
 

@@ -30,18 +30,19 @@ func (q *Queries) DeleteOutbox(ctx context.Context, ids []int64) error {
 }
 
 const insertOutbox = `-- name: InsertOutbox :many
-INSERT INTO outbox (topic, payload)
-SELECT unnest($1::text[]), unnest($2::bytea[])
+INSERT INTO outbox (topic, payload, message_id)
+SELECT unnest($1::text[]), unnest($2::bytea[]), nullif(unnest($3::bigint[]), 0)
 RETURNING id
 `
 
 type InsertOutboxParams struct {
-	Topics   []string
-	Payloads [][]byte
+	Topics     []string
+	Payloads   [][]byte
+	MessageIds []int64
 }
 
 func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) ([]int64, error) {
-	rows, err := q.db.Query(ctx, insertOutbox, arg.Topics, arg.Payloads)
+	rows, err := q.db.Query(ctx, insertOutbox, arg.Topics, arg.Payloads, arg.MessageIds)
 	if err != nil {
 		return nil, err
 	}

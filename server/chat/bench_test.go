@@ -49,7 +49,7 @@ func BenchmarkSendMessage(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := n.Add(1)
-			if _, _, err := s.Send(ctx, Actor{User: alice}, convs[i%int64(len(convs))], fmt.Sprint("c", i), "benchmark message"); err != nil {
+			if _, _, err := s.Send(ctx, Actor{User: alice}, convs[i%int64(len(convs))], Outgoing{ClientID: fmt.Sprint("c", i), Body: "benchmark message"}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -16,27 +16,41 @@ import (
 // The transaction is rolled back, so no seq is used.
 var errSendRace = errors.New("concurrent send with the same client_id")
 
+// Outgoing is what a client sends: its client_id (for retries), the body,
+// and the earlier message it answers, if any.
+type Outgoing struct {
+	ClientID   string `json:"client_id"`
+	Body       string `json:"body"`
+	ReplyToSeq *int64 `json:"reply_to_seq"`
+}
+
 // Send is the one use case behind POST /messages and the WebSocket
 // message.send frame. It returns created=false for a retry of a client_id
 // the conversation already has (the same message, nothing new published).
 // Concurrent sends are committed together (see sends.go); each returns only
 // once its message is durable.
-func (s *Service) Send(ctx context.Context, me Actor, convID int64, clientID, body string) (Message, bool, error) {
-	if err := checkMessage(clientID, body); err != nil {
+func (s *Service) Send(ctx context.Context, me Actor, convID int64, out Outgoing) (Message, bool, error) {
+	if err := checkMessage(out.ClientID, out.Body); err != nil {
 		return Message{}, false, err
 	}
 	key := strconv.FormatInt(me.ID(), 10)
 	if ok, after := s.sendLimit.Take(ctx, key); !ok {
 		// a retry of a stored message is answered even with the limit spent
-		if msg, found, err := s.stored(ctx, me, convID, clientID); err != nil || found {
+		if msg, found, err := s.stored(ctx, me, convID, out.ClientID); err != nil || found {
 			return msg, false, err
 		}
 		return Message{}, false, RateLimited(after)
 	}
-	res := s.sends.submit(ctx, sendReq{user: me.User, conv: convID, clientID: clientID, body: body})
+	mentions, err := s.sendChecks(ctx, me, convID, out)
+	if err != nil {
+		s.sendLimit.Give(ctx, key)
+		return Message{}, false, err
+	}
+	res := s.sends.submit(ctx, sendReq{user: me.User, conv: convID, clientID: out.ClientID, body: out.Body,
+		replyTo: out.ReplyToSeq, mentions: mentions})
 	if errors.Is(res.err, errSendRace) {
 		// the rare path: a retry of a stored message, or no membership
-		msg, found, err := s.stored(ctx, me, convID, clientID)
+		msg, found, err := s.stored(ctx, me, convID, out.ClientID)
 		if found {
 			s.sendLimit.Give(ctx, key) // a retry costs no send
 		}
@@ -46,7 +60,7 @@ func (s *Service) Send(ctx context.Context, me Actor, convID int64, clientID, bo
 		return Message{}, false, res.err
 	}
 	s.m.messages.Inc()
-	return messageJSON(res.msg), true, nil
+	return res.msg, true, nil
 }
 
 // stored finds the message a client_id already stored; a non-member gets
@@ -63,18 +77,23 @@ func (s *Service) stored(ctx context.Context, me Actor, convID int64, clientID s
 		return Message{}, false, nil
 	}
 	msg, err := s.db.GetMessageByClientID(ctx, store.GetMessageByClientIDParams{ConversationID: convID, SenderID: me.ID(), ClientID: clientID})
-	return messageJSON(msg), err == nil, err
+	if err != nil {
+		return Message{}, false, err
+	}
+	full, err := hydrate(ctx, s.db.Queries, []store.Message{msg})
+	return full[0], true, err
 }
 
 // HistoryQuery pages a conversation's messages: Before a seq (default: the
-// newest) or After one, Limit at a time (0 means 50).
+// newest), After one, or Around one (the limit split on both sides, the
+// message in it); Limit at a time (0 means 50).
 type HistoryQuery struct {
-	Before, After *int64
-	Limit         int64
+	Before, After, Around *int64
+	Limit                 int64
 }
 
 // Page is a page of history, ascending by seq; HasMore says more lie
-// beyond it in the direction of paging.
+// beyond it in the direction of paging (for around: on either side).
 type Page struct {
 	Messages []Message `json:"messages"`
 	HasMore  bool      `json:"has_more"`
@@ -86,43 +105,58 @@ func (s *Service) History(ctx context.Context, me Actor, convID int64, h History
 	if h.Limit == 0 {
 		h.Limit = 50
 	}
+	given := 0
+	for _, p := range []*int64{h.Before, h.After, h.Around} {
+		if p != nil {
+			given++
+		}
+	}
 	switch {
 	case h.Limit < 1 || h.Limit > 200:
 		return Page{}, Validation("limit", "limit is 1 to 200.")
-	case h.Before != nil && h.After != nil:
-		return Page{}, Validation("after", "Give before or after, not both.")
+	case given > 1:
+		return Page{}, Validation("after", "Give one of before, after and around.")
 	case h.After != nil && *h.After < 0:
 		return Page{}, Validation("after", "after is a seq (a whole number).")
 	case h.Before != nil && *h.Before < 0:
 		return Page{}, Validation("before", "before is a seq (a whole number).")
+	case h.Around != nil && *h.Around < 1:
+		return Page{}, Validation("around", "around is a seq (a whole number from 1).")
 	}
 	member, err := s.db.GetMember(ctx, store.GetMemberParams{ConversationID: convID, UserID: me.ID()})
 	if err != nil {
 		return Page{}, err
 	}
 	var rows []store.Message
-	if h.After != nil {
+	var hasMore bool
+	switch {
+	case h.Around != nil:
+		// seqs have no gaps: the page is a range of them, the message in it
+		from := max(*h.Around-h.Limit/2, member.ClearedSeq+1)
+		rows, err = s.db.ListMessagesAfter(ctx, store.ListMessagesAfterParams{ConversationID: convID, After: from - 1, Lim: int32(h.Limit + 1)})
+		hasMore = from > member.ClearedSeq+1 || int64(len(rows)) > h.Limit
+		rows = rows[:min(int64(len(rows)), h.Limit)]
+	case h.After != nil:
 		rows, err = s.db.ListMessagesAfter(ctx, store.ListMessagesAfterParams{
 			ConversationID: convID, After: max(*h.After, member.ClearedSeq), Lim: int32(h.Limit + 1)})
-	} else {
+		hasMore = int64(len(rows)) > h.Limit
+		rows = rows[:min(int64(len(rows)), h.Limit)]
+	default:
 		before := int64(1) << 62
 		if h.Before != nil {
 			before = *h.Before
 		}
 		rows, err = s.db.ListMessagesBefore(ctx, store.ListMessagesBeforeParams{
 			ConversationID: convID, Before: before, Cleared: member.ClearedSeq, Lim: int32(h.Limit + 1)})
+		hasMore = int64(len(rows)) > h.Limit
+		rows = rows[:min(int64(len(rows)), h.Limit)]
+		slices.Reverse(rows) // fetched newest first
 	}
 	if err != nil {
 		return Page{}, err
 	}
-	p := Page{HasMore: int64(len(rows)) > h.Limit, Messages: make([]Message, 0, len(rows))}
-	for _, m := range rows[:min(int64(len(rows)), h.Limit)] {
-		p.Messages = append(p.Messages, messageJSON(m))
-	}
-	if h.After == nil { // fetched newest first
-		slices.Reverse(p.Messages)
-	}
-	return p, nil
+	msgs, err := hydrate(ctx, s.db.Queries, rows)
+	return Page{Messages: msgs, HasMore: hasMore}, err
 }
 
 // TypingEvery is the server-side floor per conversation and connection.

@@ -47,13 +47,13 @@ func (o *outbox) write(ctx context.Context, q *store.Queries) error {
 	if len(o.evs) == 0 {
 		return nil
 	}
-	p := store.InsertOutboxParams{Topics: make([]string, len(o.evs)), Payloads: make([][]byte, len(o.evs))}
+	p := store.InsertOutboxParams{Topics: make([]string, len(o.evs)), Payloads: make([][]byte, len(o.evs)), MessageIds: make([]int64, len(o.evs))}
 	for i, ev := range o.evs {
 		b, err := json.Marshal(ev)
 		if err != nil {
 			return err
 		}
-		p.Topics[i], p.Payloads[i] = ev.Topic, b
+		p.Topics[i], p.Payloads[i], p.MessageIds[i] = ev.Topic, b, ev.MessageID
 	}
 	ids, err := q.InsertOutbox(ctx, p)
 	o.ids = ids

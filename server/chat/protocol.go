@@ -11,6 +11,7 @@ import (
 const (
 	FrameHello               = "hello"
 	FrameMessageCreated      = "message.created"
+	FrameMessageUpdated      = "message.updated"
 	FrameReceipt             = "receipt"
 	FrameTyping              = "typing"
 	FramePresence            = "presence"
@@ -54,20 +55,45 @@ func userJSON(u store.User) User {
 	return User{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, CreatedAt: u.CreatedAt.UTC()}
 }
 
-// Message is the protocol's Message.
+// Message is the protocol's Message (v1.1).
 type Message struct {
-	ID             int64     `json:"id"`
-	ConversationID int64     `json:"conversation_id"`
-	Seq            int64     `json:"seq"`
-	SenderID       int64     `json:"sender_id"`
-	ClientID       string    `json:"client_id"`
-	Body           string    `json:"body"`
-	CreatedAt      time.Time `json:"created_at"`
+	ID             int64      `json:"id"`
+	ConversationID int64      `json:"conversation_id"`
+	Seq            int64      `json:"seq"`
+	SenderID       int64      `json:"sender_id"`
+	ClientID       string     `json:"client_id"`
+	Body           string     `json:"body"`
+	CreatedAt      time.Time  `json:"created_at"`
+	EditedAt       *time.Time `json:"edited_at"`
+	Deleted        bool       `json:"deleted"`
+	Version        int32      `json:"version"`
+	ReplyToSeq     *int64     `json:"reply_to_seq"`
+	Mentions       Mentions   `json:"mentions"`
+	Reactions      []Reaction `json:"reactions"`
+	Attachments    []any      `json:"attachments"`
+	Previews       []any      `json:"previews"`
 }
 
+// Mentions are whom a message mentions: users by name, or everyone.
+type Mentions struct {
+	UserIDs []int64 `json:"user_ids"`
+	All     bool    `json:"all"`
+}
+
+// Reaction is one emoji on a message and who chose it, first first.
+type Reaction struct {
+	Emoji   string  `json:"emoji"`
+	UserIDs []int64 `json:"user_ids"`
+}
+
+// messageJSON is a message without its reactions and named mentions (see
+// hydrate); a send knows them, others load them.
 func messageJSON(m store.Message) Message {
 	return Message{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, SenderID: m.SenderID,
-		ClientID: m.ClientID, Body: m.Body, CreatedAt: m.CreatedAt.UTC()}
+		ClientID: m.ClientID, Body: m.Body, CreatedAt: m.CreatedAt.UTC(), EditedAt: utc(m.EditedAt),
+		Deleted: m.Deleted, Version: m.Version, ReplyToSeq: m.ReplyToSeq,
+		Mentions: Mentions{UserIDs: []int64{}, All: m.MentionAll}, Reactions: []Reaction{},
+		Attachments: []any{}, Previews: []any{}}
 }
 
 // Conversation is the protocol's Conversation, as one member sees it.
@@ -83,6 +109,7 @@ type Conversation struct {
 	DeliveredSeq     int64     `json:"delivered_seq"`
 	ReadSeq          int64     `json:"read_seq"`
 	UnreadCount      int64     `json:"unread_count"`
+	MentionCount     int64     `json:"mention_count"`
 	Pinned           bool      `json:"pinned"`
 	Archived         bool      `json:"archived"`
 	Muted            bool      `json:"muted"`
@@ -96,7 +123,7 @@ type Conversation struct {
 func conversationJSON(r store.MemberConversation) Conversation {
 	c := Conversation{
 		ID: r.ID, Kind: r.Kind, LastSeq: r.LastSeq, DeliveredSeq: r.DeliveredSeq, ReadSeq: r.ReadSeq,
-		UnreadCount: r.UnreadCount, Pinned: r.Pinned, Archived: r.Archived, Muted: r.Muted,
+		UnreadCount: r.UnreadCount, MentionCount: r.MentionCount, Pinned: r.Pinned, Archived: r.Archived, Muted: r.Muted,
 		ClearedSeq: r.ClearedSeq, MemberCount: r.MemberCount, UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if r.Kind == "direct" {
@@ -110,8 +137,11 @@ func conversationJSON(r store.MemberConversation) Conversation {
 		c.GroupID, c.Name, c.Title = r.GroupID, &r.Name, r.Name
 	}
 	if r.LastID != nil {
-		c.LastMessage = &Message{ID: *r.LastID, ConversationID: r.ID, Seq: r.LastSeq, SenderID: *r.LastSenderID,
-			ClientID: *r.LastClientID, Body: *r.LastBody, CreatedAt: r.LastCreatedAt.UTC()}
+		// a summary for the list: no reactions or mentions by name
+		m := messageJSON(store.Message{ID: *r.LastID, ConversationID: r.ID, Seq: r.LastSeq, SenderID: *r.LastSenderID,
+			ClientID: *r.LastClientID, Body: *r.LastBody, CreatedAt: *r.LastCreatedAt, EditedAt: r.LastEditedAt,
+			Deleted: *r.LastDeleted, Version: *r.LastVersion, ReplyToSeq: r.LastReplyToSeq})
+		c.LastMessage = &m
 	}
 	return c
 }

@@ -28,11 +28,13 @@ type sendReq struct {
 	conv     int64
 	clientID string
 	body     string
+	replyTo  *int64
+	mentions resolvedMentions
 	done     chan sendRes
 }
 
 type sendRes struct {
-	msg store.Message
+	msg Message
 	err error
 }
 
@@ -149,12 +151,13 @@ func (b *sendBatcher) commit(batch []*sendReq) {
 }
 
 // run stores a batch in one transaction with its events.
-func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]store.Message, error) {
-	var msgs []store.Message
+func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]Message, error) {
+	var msgs []Message
 	err := b.s.change(ctx, func(q *store.Queries, ob *outbox) error {
 		params := make([]store.SendMessageParams, len(batch))
 		for i, r := range batch {
-			params[i] = store.SendMessageParams{ConversationID: r.conv, SenderID: r.user.ID, ClientID: r.clientID, Body: r.body}
+			params[i] = store.SendMessageParams{ConversationID: r.conv, SenderID: r.user.ID, ClientID: r.clientID, Body: r.body,
+				ReplyToSeq: r.replyTo, MentionAll: r.mentions.all, MentionIds: r.mentions.userIDs}
 		}
 		rows := make([]store.SendMessageRow, len(batch))
 		var firstErr error
@@ -169,10 +172,11 @@ func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]store.Messag
 		} else if firstErr != nil {
 			return firstErr
 		}
-		msgs = make([]store.Message, len(batch))
+		msgs = make([]Message, len(batch))
 		for i, row := range rows {
-			msgs[i] = store.Message{ID: row.ID, ConversationID: row.ConversationID, Seq: row.Seq, SenderID: row.SenderID,
-				ClientID: row.ClientID, Body: row.Body, CreatedAt: row.CreatedAt}
+			msgs[i] = messageJSON(store.Message{ID: row.ID, ConversationID: row.ConversationID, Seq: row.Seq, SenderID: row.SenderID,
+				ClientID: row.ClientID, Body: row.Body, CreatedAt: row.CreatedAt, Version: 1, ReplyToSeq: row.ReplyToSeq, MentionAll: row.MentionAll})
+			msgs[i].Mentions.UserIDs = batch[i].mentions.userIDs
 			// members who get the conversation back learn of it before its message
 			for _, uid := range row.Revived {
 				ev, err := conversationEvent(ctx, q, uid, row.ConversationID)
@@ -183,7 +187,7 @@ func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]store.Messag
 			}
 			ob.add(event.Event{
 				Topic: event.ConversationTopic(row.ConversationID),
-				Frame: EncodeFrame(FrameMessageCreated, MessageData{Message: messageJSON(msgs[i])}),
+				Frame: EncodeFrame(FrameMessageCreated, MessageData{Message: msgs[i]}),
 			})
 		}
 		return nil

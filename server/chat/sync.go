@@ -64,6 +64,9 @@ type SyncResult struct {
 	Removed       []int64        `json:"removed"`
 	Groups        []Group        `json:"groups"`
 	RemovedGroups []int64        `json:"removed_groups"`
+	// messages changed (edited, deleted, reacted to) after the cursor
+	UpdatedMessages          []Message `json:"updated_messages"`
+	UpdatedMessagesTruncated bool      `json:"updated_messages_truncated"`
 }
 
 // Sync returns everything about the actor's conversations and groups that
@@ -89,7 +92,7 @@ func (s *Service) Sync(ctx context.Context, me Actor, since string) (SyncResult,
 		return SyncResult{}, err
 	}
 	out := SyncResult{Cursor: encodeCursor(cursor), Conversations: make([]Conversation, 0, len(rows)),
-		Removed: []int64{}, RemovedGroups: []int64{}}
+		Removed: []int64{}, RemovedGroups: []int64{}, UpdatedMessages: []Message{}}
 	for _, row := range rows {
 		if row.Hidden {
 			out.Removed = append(out.Removed, row.ID)
@@ -104,6 +107,15 @@ func (s *Service) Sync(ctx context.Context, me Actor, since string) (SyncResult,
 		}
 		out.Removed = append(out.Removed, gone...)
 		if out.RemovedGroups, err = s.db.ListGroupRemovals(ctx, store.ListGroupRemovalsParams{UserID: me.ID(), Since: *params.Since}); err != nil {
+			return SyncResult{}, err
+		}
+		changed, err := s.db.ListUpdatedMessages(ctx, store.ListUpdatedMessagesParams{
+			UserID: me.ID(), Xmin: cursorXmin(*params.Since), Since: *params.Since, Lim: maxUpdatedInSync + 1})
+		if err != nil {
+			return SyncResult{}, err
+		}
+		out.UpdatedMessagesTruncated = len(changed) > maxUpdatedInSync
+		if out.UpdatedMessages, err = hydrate(ctx, s.db.Queries, changed[:min(len(changed), maxUpdatedInSync)]); err != nil {
 			return SyncResult{}, err
 		}
 	}

@@ -105,6 +105,12 @@ func checkMessage(clientID, body string) error {
 	if n := utf8.RuneCountInString(clientID); n < 1 || n > maxClientIDChars || !utf8.ValidString(clientID) || strings.ContainsRune(clientID, 0) {
 		return Validation("client_id", "client_id must be 1 to 64 characters.")
 	}
+	return checkBody(body)
+}
+
+// checkBody checks a message body: 1–4000 characters of text, not only
+// white space.
+func checkBody(body string) error {
 	if !utf8.ValidString(body) || strings.ContainsRune(body, 0) {
 		return Validation("body", "The message must be valid UTF-8 text without NUL characters.")
 	}

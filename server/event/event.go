@@ -41,6 +41,10 @@ type Event struct {
 	// On a user topic: sessions that ended (logout, password change); their
 	// connections are closed.
 	CloseSessions []int64 `json:"close_sessions,omitempty"`
+	// MessageID is the message the frame carries, if any: the outbox keeps
+	// it beside the event, so deleting the message erases its waiting
+	// events. It does not travel.
+	MessageID int64 `json:"-"`
 }
 
 // Handler receives the events of the topics a node subscribed, one at a

@@ -1,6 +1,7 @@
 -- Version 1 → 2: a group's member count is kept in its row (the view reads
 -- it there, and finds a direct chat's peer without scanning a channel's
--- members); presence is shared by the rule of Presence v1.1.
+-- members); presence is shared by the rule of Presence v1.1; messages can be
+-- edited, deleted, replied to, reacted to and mention people (Messages v1.1).
 ALTER TABLE groups ADD COLUMN member_count bigint NOT NULL DEFAULT 0;
 UPDATE groups g SET member_count = (SELECT count(*) FROM group_members x WHERE x.group_id = g.id);
 ALTER TABLE users ADD COLUMN presence_visibility text NOT NULL DEFAULT 'shared',
@@ -13,3 +14,34 @@ CREATE TABLE secrets (
     value      bytea       NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+ALTER TABLE messages ADD COLUMN edited_at timestamptz,
+    ADD COLUMN deleted boolean NOT NULL DEFAULT false,
+    ADD COLUMN version integer NOT NULL DEFAULT 1,
+    ADD COLUMN reply_to_seq bigint,
+    ADD COLUMN mention_all boolean NOT NULL DEFAULT false,
+    ADD COLUMN updated_xid bigint;
+CREATE INDEX messages_updated ON messages (conversation_id, updated_xid) WHERE updated_xid IS NOT NULL;
+CREATE TABLE message_revisions (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id bigint      NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    body       text        NOT NULL,
+    written_at timestamptz NOT NULL
+);
+CREATE INDEX message_revisions_message ON message_revisions (message_id, id);
+CREATE TABLE reactions (
+    message_id bigint      NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    emoji      text        NOT NULL,
+    user_id    bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (message_id, emoji, user_id)
+);
+CREATE TABLE mentions (
+    message_id      bigint NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    user_id         bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    conversation_id bigint NOT NULL,
+    seq             bigint NOT NULL,
+    PRIMARY KEY (message_id, user_id)
+);
+CREATE INDEX mentions_user ON mentions (user_id, conversation_id, seq);
+ALTER TABLE outbox ADD COLUMN message_id bigint;
+CREATE INDEX outbox_message ON outbox (message_id) WHERE message_id IS NOT NULL;
