@@ -4,7 +4,11 @@ import tailwindcss from '@tailwindcss/vite'
 
 // `npm run dev` proxies the API to a running `parley serve` on :8080.
 export default defineConfig({
-  plugins: [vue(), tailwindcss()],
+  plugins: [
+    // <emoji-picker> is a web component (emoji-picker-element), not Vue's
+    vue({ template: { compilerOptions: { isCustomElement: (tag) => tag === 'emoji-picker' } } }),
+    tailwindcss(),
+  ],
   build: { outDir: 'dist', emptyOutDir: true, assetsDir: 'assets' },
   server: {
     proxy: {

@@ -48,7 +48,10 @@ export function onMessage(msg) {
     c.updated_at = msg.created_at
   }
   if (fromOther) {
-    if (isNew && msg.seq > c.read_seq) c.unread_count = (c.unread_count || 0) + 1
+    if (isNew && msg.seq > c.read_seq) {
+      c.unread_count = (c.unread_count || 0) + 1
+      if (mentionsMe(msg)) c.mention_count = (c.mention_count || 0) + 1
+    }
     acknowledge(msg.conversation_id, { delivered_seq: msg.seq })
     if (state.typing[msg.conversation_id]) delete state.typing[msg.conversation_id][msg.sender_id]
     if (state.openId === msg.conversation_id) markRead(msg.conversation_id)
@@ -136,6 +139,7 @@ export function markRead(convId) {
     c.read_seq = c.last_seq
     c.delivered_seq = Math.max(c.delivered_seq, c.last_seq)
     c.unread_count = 0
+    c.mention_count = 0
   }
 }
 
@@ -243,12 +247,15 @@ function newClientId() {
 
 // send shows the message at once ("sending"), then posts it. A retry posts
 // the same client_id, so it never duplicates.
-export async function send(convId, body) {
+export async function send(convId, body, replyTo = null) {
   const p = reactive({
     client_id: newClientId(),
     conversation_id: convId,
     sender_id: state.user.id,
     body,
+    reply_to_seq: replyTo,
+    reactions: [],
+    mentions: { user_ids: [], all: false },
     created_at: new Date().toISOString(),
     status: 'sending',
     error: '',
@@ -265,13 +272,118 @@ export async function retry(p) {
 
 async function post(p) {
   try {
-    const { message } = await ep.postMessage(p.conversation_id, { client_id: p.client_id, body: p.body })
+    const body = { client_id: p.client_id, body: p.body }
+    if (p.reply_to_seq) body.reply_to_seq = p.reply_to_seq
+    const { message } = await ep.postMessage(p.conversation_id, body)
     onMessage(message)
     const m = state.messages[p.conversation_id]
     if (m && !m.list.some((x) => x.seq === message.seq)) insert(p.conversation_id, [message])
   } catch (e) {
     p.status = 'failed'
     p.error = e.message
+  }
+}
+
+// ---------- a message's life: edits, deletes, reactions, replies ----------
+
+export function mentionsMe(msg) {
+  return !!msg && !msg.deleted && msg.sender_id !== state.user?.id && (msg.mentions?.all || (msg.mentions?.user_ids || []).includes(state.user?.id))
+}
+
+// onMessageUpdated takes a changed message (message.updated, a sync): the
+// highest version wins, so copies arriving out of order never undo a newer state.
+export function onMessageUpdated(msg) {
+  const m = state.messages[msg.conversation_id]
+  if (m) {
+    const i = m.list.findIndex((x) => x.seq === msg.seq)
+    if (i >= 0 && (m.list[i].version || 1) <= msg.version) m.list[i] = msg
+  }
+  const q = quotes[`${msg.conversation_id}:${msg.seq}`]
+  if (q && (q.version || 1) <= msg.version) quotes[`${msg.conversation_id}:${msg.seq}`] = msg
+  const c = state.conversations[msg.conversation_id]
+  if (c?.last_message && c.last_message.seq === msg.seq && (c.last_message.version || 1) <= msg.version) c.last_message = msg
+}
+
+function find(convId, seq) {
+  return state.messages[convId]?.list.find((x) => x.seq === seq)
+}
+
+export async function editMessage(convId, seq, body) {
+  const { message } = await ep.patchMessage(convId, seq, body)
+  onMessageUpdated(message)
+}
+
+export async function deleteMessage(convId, seq) {
+  await ep.deleteMessage(convId, seq)
+  const m = find(convId, seq)
+  if (m) onMessageUpdated({ ...m, body: '', deleted: true, reactions: [], version: (m.version || 1) + 1 })
+}
+
+export async function revisions(convId, seq) {
+  const { revisions } = await ep.getRevisions(convId, seq)
+  return revisions
+}
+
+// react toggles the reader's emoji on a message; the change shows at once
+// and the server's message.updated confirms it.
+export async function react(convId, seq, emoji) {
+  const m = find(convId, seq)
+  const mine = !!m?.reactions?.find((r) => r.emoji === emoji && r.user_ids.includes(state.user.id))
+  if (m) {
+    const rs = (m.reactions || []).map((r) => ({ ...r, user_ids: [...r.user_ids] }))
+    const r = rs.find((x) => x.emoji === emoji)
+    if (mine) r.user_ids = r.user_ids.filter((id) => id !== state.user.id)
+    else if (r) r.user_ids.push(state.user.id)
+    else rs.push({ emoji, user_ids: [state.user.id] })
+    m.reactions = rs.filter((x) => x.user_ids.length)
+  }
+  try {
+    if (mine) await ep.deleteReaction(convId, seq, emoji)
+    else await ep.putReaction(convId, seq, emoji)
+  } catch (e) {
+    if (m) {
+      const { message } = await ep.getMessage(convId, seq)
+      onMessageUpdated({ ...message, version: Math.max(message.version, m.version || 1) })
+    }
+    throw e
+  }
+}
+
+// quotes holds replied-to messages not in the loaded history.
+export const quotes = reactive({})
+
+export function quoted(convId, seq) {
+  const m = find(convId, seq) || quotes[`${convId}:${seq}`]
+  if (!m && !(`${convId}:${seq}` in quotes)) {
+    quotes[`${convId}:${seq}`] = null
+    ep.getMessage(convId, seq).then(({ message }) => (quotes[`${convId}:${seq}`] = message)).catch(() => {})
+  }
+  return m || null
+}
+
+// reach loads history back to seq, so it can be shown in place.
+export async function reach(convId, seq) {
+  const m = messageBucket(convId)
+  const first = m.list.length ? m.list[0].seq : null
+  if (first === null || seq >= first) return
+  const from = Math.max(seq - 10, 0)
+  let after = from
+  while (after < first - 1) {
+    const out = await ep.getMessages(convId, { after, limit: Math.min(200, first - 1 - after) })
+    if (!out.messages.length) break
+    insert(convId, out.messages)
+    after = out.messages[out.messages.length - 1].seq
+  }
+  if (from === 0) m.hasMore = false
+}
+
+// afterUpdates reloads what a truncated sync could not tell.
+export async function reloadHistory() {
+  for (const [id, m] of Object.entries(state.messages)) {
+    m.list = []
+    m.loaded = false
+    m.hasMore = true
+    if (+id === state.openId) await openConversation(+id)
   }
 }
 

@@ -4,7 +4,7 @@ import { watch } from 'vue'
 import { state } from './state.js'
 import { putConversation, dropConversation } from './conversations.js'
 import { putGroup, dropGroup, onGroupChanged, onChannelAdded } from './groups.js'
-import { onMessage, onReceipt, onTyping, markRead, fetchAfter, lastSeq, acknowledgeDelivery } from './messages.js'
+import { onMessage, onMessageUpdated, onReceipt, onTyping, markRead, fetchAfter, lastSeq, acknowledgeDelivery, reloadHistory } from './messages.js'
 import { onPresence, refreshPresence } from './contacts.js'
 import { cacheLoad, cacheSave } from '../cache.js'
 import * as rt from '../realtime.js'
@@ -66,6 +66,9 @@ function onFrame(f) {
       break
     case 'message.created':
       onMessage(d.message)
+      break
+    case 'message.updated':
+      onMessageUpdated(d.message)
       break
     case 'receipt':
       onReceipt(d)
@@ -130,6 +133,8 @@ async function doSync() {
   for (const id of out.removed) dropConversation(id)
   for (const g of out.groups) putGroup(g)
   for (const id of out.removed_groups || []) dropGroup(id)
+  for (const m of out.updated_messages || []) onMessageUpdated(m)
+  if (out.updated_messages_truncated) await reloadHistory()
   state.cursor = out.cursor
   // what the sync brought is delivered to this device, chats opened or not
   for (const c of out.conversations) acknowledgeDelivery(state.conversations[c.id])

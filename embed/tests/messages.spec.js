@@ -1,0 +1,160 @@
+import { test, expect } from './fixtures.js'
+
+// Two people edit, delete, reply, react and mention each other, live, in a
+// direct chat and in a channel.
+
+const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
+
+async function signup(browser, name) {
+  const context = await browser.newContext()
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'])
+  const page = await context.newPage()
+  await page.goto('/signup')
+  await page.getByLabel('Username').fill(name)
+  await page.getByLabel('Password').fill('a good password')
+  await page.getByRole('button', { name: 'Sign up' }).click()
+  await expect(page.getByRole('button', { name: 'New chat' })).toBeVisible()
+  return { context, page }
+}
+
+const api = (page, method, path, data) => page.request.fetch('/api/v1' + path, { method, data }).then((r) => r.json())
+
+async function say(page, text) {
+  const composer = page.getByRole('textbox', { name: 'Message' })
+  await composer.fill(text)
+  await composer.press('Enter')
+}
+
+const bubble = (page, text) => page.getByTestId('message').filter({ hasText: text })
+
+test('edit, delete, reply, react and mention in a direct chat, live', async ({ browser }) => {
+  test.setTimeout(90_000)
+  const aliceName = uniq('alice')
+  const bobName = uniq('bob')
+  const alice = await signup(browser, aliceName)
+  const bob = await signup(browser, bobName)
+  const a = alice.page
+  const b = bob.page
+  const { user: bobUser } = await api(b, 'GET', '/me')
+  const { conversation } = await api(a, 'POST', '/direct', { user_id: bobUser.id })
+  await a.goto(`/c/${conversation.id}`)
+
+  // Markdown renders; raw HTML is text
+  await say(a, 'Hello **Bob**, see `make test` and https://example.com')
+  await expect(bubble(a, 'Hello').locator('strong')).toHaveText('Bob')
+  await b.goto(`/c/${conversation.id}`)
+  const hello = bubble(b, 'Hello')
+  await expect(hello.locator('code')).toHaveText('make test')
+  await expect(hello.getByRole('link', { name: 'https://example.com' })).toHaveAttribute('target', '_blank')
+  await expect(hello.getByRole('link', { name: 'https://example.com' })).toHaveAttribute('rel', 'noopener noreferrer')
+  await say(b, '<script>window.pwned = 1</script><b>not bold</b>')
+  await expect(bubble(a, 'window.pwned')).toContainText('<script>window.pwned = 1</script><b>not bold</b>')
+  expect(await a.evaluate(() => window.pwned)).toBeUndefined()
+  await expect(bubble(a, 'window.pwned').locator('b')).toHaveCount(0)
+
+  // edit in place with Up; the other browser sees it, with the history
+  await say(a, 'Lets meat at 10')
+  await expect(bubble(a, 'Lets meat')).toBeVisible()
+  await a.getByRole('textbox', { name: 'Message' }).press('ArrowUp')
+  const box = a.getByRole('textbox', { name: 'Edit message' })
+  await box.fill("Let's meet at 10")
+  await box.press('Enter')
+  await expect(bubble(b, "Let's meet at 10")).toBeVisible()
+  await bubble(b, "Let's meet at 10").getByRole('button', { name: /Edited/ }).click()
+  await expect(b.getByRole('region', { name: 'Earlier versions' })).toContainText('Lets meat at 10')
+  // Esc cancels an edit
+  await a.getByRole('textbox', { name: 'Message' }).press('ArrowUp')
+  await a.getByRole('textbox', { name: 'Edit message' }).fill('never mind')
+  await a.getByRole('textbox', { name: 'Edit message' }).press('Escape')
+  await expect(bubble(a, "Let's meet at 10")).toBeVisible()
+
+  // react and un-react: chips with counts, live on the other side
+  const meet = bubble(b, "Let's meet at 10")
+  await meet.hover()
+  await meet.getByRole('button', { name: 'React 👍' }).click()
+  await expect(bubble(a, "Let's meet at 10").getByRole('button', { name: /👍 1/ })).toBeVisible()
+  await bubble(a, "Let's meet at 10").getByRole('button', { name: /👍 1/ }).click()
+  await expect(bubble(b, "Let's meet at 10").getByRole('button', { name: /👍 2/ })).toBeVisible()
+  await bubble(b, "Let's meet at 10").getByRole('button', { name: /👍 2/ }).click()
+  await expect(bubble(a, "Let's meet at 10").getByRole('button', { name: /👍 1/ })).toHaveAttribute('aria-pressed', 'true')
+  // the picker, with search
+  await bubble(b, 'Hello').hover()
+  await bubble(b, 'Hello').getByRole('button', { name: 'More reactions' }).click()
+  await expect(b.getByRole('dialog', { name: 'Pick an emoji' })).toBeVisible()
+  await b.keyboard.press('Escape')
+
+  // reply: a quote bar, then the quote in the message; clicking it finds the original
+  await bubble(b, 'Hello').hover()
+  await bubble(b, 'Hello').getByRole('button', { name: 'Reply' }).click()
+  await expect(b.getByRole('status', { name: 'Replying' })).toContainText('Hello Bob')
+  await say(b, 'Thanks!')
+  const reply = bubble(a, 'Thanks!')
+  await expect(reply.getByTestId('quote')).toContainText('Hello Bob')
+  await reply.getByTestId('quote').click()
+  await expect(bubble(a, 'Hello').first()).toHaveAttribute('data-highlighted', 'true')
+
+  // delete: a tombstone on both sides
+  await bubble(a, "Let's meet at 10").hover()
+  await bubble(a, "Let's meet at 10").getByRole('button', { name: 'Delete' }).click()
+  await a.getByRole('dialog').getByRole('button', { name: 'Delete' }).click()
+  await expect(b.getByTestId('tombstone')).toHaveText('This message was deleted')
+  await expect(b.getByText("Let's meet at 10")).toHaveCount(0)
+
+  // everything survives a reload
+  await b.reload()
+  await expect(b.getByTestId('tombstone')).toHaveCount(1)
+  await expect(bubble(b, 'Thanks!').getByTestId('quote')).toContainText('Hello Bob')
+  await alice.context.close()
+  await bob.context.close()
+})
+
+test('an @mention in a channel raises a badge, and autocomplete offers members', async ({ browser }) => {
+  test.setTimeout(60_000)
+  const ownerName = uniq('own')
+  const memberName = uniq('mem')
+  const owner = await signup(browser, ownerName)
+  const member = await signup(browser, memberName)
+  const o = owner.page
+  const m = member.page
+  const { group } = await api(o, 'POST', '/groups', { name: 'Crew' })
+  const { user: mu } = await api(m, 'GET', '/me')
+  await api(o, 'POST', `/groups/${group.id}/members`, { user_id: mu.id })
+  const channel = group.channels[0].id
+  await m.goto('/')
+  await o.goto(`/g/${group.id}/c/${channel}`)
+  const composer = o.getByRole('textbox', { name: 'Message' })
+  await composer.pressSequentially('ping @' + memberName.slice(0, 4))
+  await expect(o.getByRole('listbox', { name: 'Mention someone' })).toContainText(memberName)
+  await composer.press('Enter') // takes the suggestion
+  await expect(composer).toHaveValue(`ping @${memberName} `)
+  await composer.press('Enter')
+  // the member sees the @ badge on the channel, and the mention marked
+  const row = m.getByRole('link', { name: /# general.*mentioned/ })
+  await expect(row.getByTestId('mentions')).toBeVisible()
+  await row.click()
+  await expect(m.locator('.mention-me')).toHaveText('@' + memberName)
+  await expect(m.getByRole('link', { name: /# general.*mentioned/ })).toHaveCount(0)
+  await owner.context.close()
+  await member.context.close()
+})
+
+test('a reply to a message far back loads it and shows it in place', async ({ browser }) => {
+  const me = await signup(browser, uniq('far'))
+  const other = await signup(browser, uniq('wide'))
+  const { user } = await api(other.page, 'GET', '/me')
+  const { conversation } = await api(me.page, 'POST', '/direct', { user_id: user.id })
+  const post = (page, body, extra = {}) => api(page, 'POST', `/conversations/${conversation.id}/messages`, { client_id: uniq('c'), body, ...extra })
+  await post(me.page, 'the very first message')
+  for (let i = 0; i < 70; i++) await post(other.page, `filler ${i}`)
+  await post(other.page, 'answering the first', { reply_to_seq: 1 })
+  await me.page.goto(`/c/${conversation.id}`)
+  const original = me.page.getByTestId('message').filter({ has: me.page.locator('.markdown', { hasText: 'the very first message' }) })
+  const reply = bubble(me.page, 'answering the first')
+  await expect(reply.getByTestId('quote')).toContainText('the very first message')
+  await expect(original).toHaveCount(0)
+  await reply.getByTestId('quote').click()
+  await expect(original).toHaveAttribute('data-highlighted', 'true')
+  await expect(original).toBeInViewport()
+  await me.context.close()
+  await other.context.close()
+})
