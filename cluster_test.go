@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
@@ -433,6 +434,48 @@ func TestThroughNginx(t *testing.T) {
 	for _, s := range sockets {
 		s.waitSeqs(t, 1, 50)
 	}
+
+	// a file larger than nginx's limit for other requests goes up through
+	// one node and comes down whole through both
+	data := make([]byte, 3<<20)
+	rand.Read(data)
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	part, _ := mw.CreateFormFile("file", "data.bin")
+	part.Write(data)
+	mw.Close()
+	req, _ := http.NewRequest("POST", base+"/api/v1/uploads", &form)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+alice.token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up struct{ Upload struct{ ID int64 } }
+	json.NewDecoder(res.Body).Decode(&up)
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("upload through nginx: %d", res.StatusCode)
+	}
+	var sent struct {
+		Message struct{ Attachments []struct{ URL string } }
+	}
+	alice.must(201, "POST", fmt.Sprintf("/api/v1/conversations/%d/messages", conv.Conversation.ID),
+		map[string]any{"client_id": "file", "upload_ids": []int64{up.Upload.ID}}, &sent)
+	for range 4 {
+		req, _ := http.NewRequest("GET", base+sent.Message.Attachments[0].URL, nil)
+		req.Header.Set("Authorization", "Bearer "+bob.token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !bytes.Equal(got, data) {
+			t.Fatalf("download through nginx: %d, %d bytes", res.StatusCode, len(got))
+		}
+	}
+
 	log, _ := os.ReadFile(filepath.Join(dir, "access.log"))
 	if !strings.Contains(string(log), "/api/v1/auth/signup") {
 		t.Fatal("the requests did not go through nginx")

@@ -39,6 +39,12 @@ type Config struct {
 	SignupRate      float64 // sign-ups per minute per client address; 0 is unlimited
 	DebugAddr       string
 	MetricsAddr     string
+	FileStore       string // disk | postgres | s3
+	S3URL           string
+	MaxUploadMB     int64
+	UploadQuotaMB   int64
+	LinkPreviews    bool
+	FetchAllow      []netip.Prefix // test rigs only
 }
 
 // setting is one configuration variable: its flag, its environment
@@ -212,6 +218,59 @@ func settings() []setting {
 			c.MetricsAddr = v
 			return nil
 		}},
+		{"files", "PARLEY_FILES", "", "where file bytes go: disk (in the data directory), postgres (in the database) or s3 (PARLEY_S3_URL); default disk on a single node, postgres in cluster mode, s3 with PARLEY_S3_URL", func(c *Config, v string) error {
+			switch v {
+			case "", "disk", "postgres", "s3":
+				c.FileStore = v
+				return nil
+			}
+			return errors.New("want disk, postgres or s3")
+		}},
+		{"s3-url", "PARLEY_S3_URL", "", "an S3-compatible store for files: s3://ACCESS_KEY:SECRET@host[:port]/bucket[/prefix] (?insecure=1 for plain HTTP, ?region=)", func(c *Config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || u.Scheme != "s3" || u.Host == "" || u.User == nil || strings.Trim(u.Path, "/") == "" {
+					return errors.New("want s3://ACCESS_KEY:SECRET@host[:port]/bucket[/prefix]")
+				}
+			}
+			c.S3URL = v
+			return nil
+		}},
+		{"max-upload-mb", "PARLEY_MAX_UPLOAD_MB", "25", "the largest file one may upload, in MiB", func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1 || n > 10240 {
+				return errors.New("want 1 to 10240 (MiB)")
+			}
+			c.MaxUploadMB = n
+			return nil
+		}},
+		{"upload-quota-mb", "PARLEY_UPLOAD_QUOTA_MB", "2048", "how much each user's files may take in all, in MiB; 0 for no quota", func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return errors.New("want a number of MiB, 0 for no quota")
+			}
+			c.UploadQuotaMB = n
+			return nil
+		}},
+		{"link-previews", "PARLEY_LINK_PREVIEWS", "on", "on: the server fetches previews of links in messages (never private addresses); off: never", func(c *Config, v string) error {
+			switch v {
+			case "on", "off":
+				c.LinkPreviews = v == "on"
+				return nil
+			}
+			return errors.New("want on or off")
+		}},
+		{"test-fetch-allow", "PARLEY_TEST_FETCH_ALLOW", "", "test rigs only: addresses (CIDRs) the link preview fetcher may reach although they are private", func(c *Config, v string) error {
+			c.FetchAllow = nil
+			for _, s := range splitList(v) {
+				p, err := netip.ParsePrefix(s)
+				if err != nil {
+					return fmt.Errorf("%q is not a CIDR", s)
+				}
+				c.FetchAllow = append(c.FetchAllow, p)
+			}
+			return nil
+		}},
 		{"signup", "PARLEY_SIGNUP", "open", "open: anyone may sign up; closed: accounts come from `parley user create`", func(c *Config, v string) error {
 			switch v {
 			case "open", "closed":
@@ -258,6 +317,19 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		if err := s.set(&c, strings.TrimSpace(*values[s.flag])); err != nil {
 			return c, fmt.Errorf("invalid %s (--%s) %q: %v", s.env, s.flag, *values[s.flag], err)
 		}
+	}
+	switch {
+	case c.FileStore == "s3" && c.S3URL == "":
+		return c, errors.New("PARLEY_FILES=s3 needs PARLEY_S3_URL")
+	case c.FileStore == "" && c.S3URL != "":
+		c.FileStore = "s3"
+	case c.FileStore == "" && c.AMQPURL != "":
+		c.FileStore = "postgres" // every node reads every file, with nothing more to run
+	case c.FileStore == "":
+		c.FileStore = "disk"
+	}
+	if c.AMQPURL != "" && c.FileStore == "disk" {
+		return c, errors.New("PARLEY_FILES=disk keeps files on one node: in cluster mode use postgres or s3")
 	}
 	if c.AMQPURL != "" && (len(c.Memcached) == 0 || c.DatabaseURL == "") {
 		return c, errors.New("cluster mode (PARLEY_AMQP_URL) also needs PARLEY_MEMCACHED and an external PARLEY_DATABASE_URL shared by every node")

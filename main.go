@@ -31,6 +31,9 @@ import (
 	"github.com/parleychat/parley/server/chat"
 	"github.com/parleychat/parley/server/event"
 	"github.com/parleychat/parley/server/event/rabbitmq"
+	"github.com/parleychat/parley/server/files"
+	"github.com/parleychat/parley/server/files/s3"
+	"github.com/parleychat/parley/server/linkpreview"
 	"github.com/parleychat/parley/server/presence/memcached"
 	"github.com/parleychat/parley/server/throttle"
 	"github.com/parleychat/parley/store"
@@ -269,6 +272,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 	if err := clusterOptions(ctx, cfg, log, &opts); err != nil {
 		return fail(err)
 	}
+	if err := fileOptions(ctx, cfg, a.DB, &opts); err != nil {
+		return fail(err)
+	}
 	if a.Server, err = server.New(opts); err != nil {
 		return fail(err)
 	}
@@ -298,7 +304,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	go func() { a.served <- a.http.Serve(ln) }()
-	log.Info("parley is ready", "urls", listenURLs(a.Addr), "version", version, "signup", map[bool]string{true: "open", false: "closed"}[cfg.SignupOpen])
+	log.Info("parley is ready", "urls", listenURLs(a.Addr), "version", version, "signup", map[bool]string{true: "open", false: "closed"}[cfg.SignupOpen], "files", cfg.FileStore)
 	if cfg.SignupOpen {
 		log.Warn("sign-up is open: anyone who can reach these addresses can create an account; " +
 			"set PARLEY_SIGNUP=closed and make accounts with `parley user create` to close it")
@@ -343,6 +349,32 @@ func listenURLs(addr string) []string {
 		out = []string{"http://" + net.JoinHostPort("127.0.0.1", port)}
 	}
 	return out
+}
+
+// fileOptions picks the file store, the upload limits and the link
+// preview fetcher.
+func fileOptions(ctx context.Context, cfg Config, db *store.DB, o *server.Options) error {
+	switch cfg.FileStore {
+	case "postgres":
+		o.Files = files.NewPostgres(db)
+	case "s3":
+		st, err := s3.New(ctx, cfg.S3URL)
+		if err != nil {
+			return fmt.Errorf("PARLEY_S3_URL: %w", err)
+		}
+		o.Files = st
+	default:
+		d, err := files.NewDisk(filepath.Join(cfg.DataDir, "files"))
+		if err != nil {
+			return err
+		}
+		o.Files = d
+	}
+	o.MaxUpload, o.UploadQuota = cfg.MaxUploadMB<<20, cfg.UploadQuotaMB<<20
+	if cfg.LinkPreviews {
+		o.Previews = linkpreview.New(cfg.FetchAllow...)
+	}
+	return nil
 }
 
 // clusterOptions plugs in RabbitMQ and Memcached when they are configured.

@@ -50,12 +50,36 @@ func TestConfig(t *testing.T) {
 		{"PARLEY_SIGNUP", "maybe", "PARLEY_SIGNUP"},
 		{"PARLEY_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", "PARLEY_MEMCACHED"},
 		{"PARLEY_SEND_RATE", "-1", "PARLEY_SEND_RATE"},
+		{"PARLEY_FILES", "ftp", "PARLEY_FILES"},
+		{"PARLEY_FILES", "s3", "PARLEY_S3_URL"},
+		{"PARLEY_S3_URL", "s3.example.com/bucket", "PARLEY_S3_URL"},
+		{"PARLEY_MAX_UPLOAD_MB", "0", "PARLEY_MAX_UPLOAD_MB"},
+		{"PARLEY_UPLOAD_QUOTA_MB", "lots", "PARLEY_UPLOAD_QUOTA_MB"},
+		{"PARLEY_LINK_PREVIEWS", "maybe", "PARLEY_LINK_PREVIEWS"},
 	}
 	for _, b := range bad {
 		_, err := parseConfig(nil, env(map[string]string{b.env: b.value}), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), b.names) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s=%q: %v", b.env, b.value, err)
 		}
+	}
+	// where files go: disk on one node, postgres in a cluster, s3 with a URL
+	c, _ = parseConfig(nil, env(nil), io.Discard)
+	if c.FileStore != "disk" || c.MaxUploadMB != 25 || !c.LinkPreviews {
+		t.Fatalf("file defaults: %+v", c)
+	}
+	cluster := map[string]string{"PARLEY_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/", "PARLEY_MEMCACHED": "127.0.0.1:11211",
+		"PARLEY_DATABASE_URL": "postgres://postgres@127.0.0.1/parley"}
+	if c, err = parseConfig(nil, env(cluster), io.Discard); err != nil || c.FileStore != "postgres" {
+		t.Fatalf("cluster files: %q %v", c.FileStore, err)
+	}
+	cluster["PARLEY_FILES"] = "disk"
+	if _, err = parseConfig(nil, env(cluster), io.Discard); err == nil || !strings.Contains(err.Error(), "PARLEY_FILES") {
+		t.Fatalf("disk in a cluster: %v", err)
+	}
+	c, err = parseConfig(nil, env(map[string]string{"PARLEY_S3_URL": "s3://key:secret@s3.example.com/bucket", "PARLEY_LINK_PREVIEWS": "off"}), io.Discard)
+	if err != nil || c.FileStore != "s3" || c.LinkPreviews {
+		t.Fatalf("s3: %+v %v", c, err)
 	}
 	var help bytes.Buffer
 	if _, err := parseConfig([]string{"--help"}, env(nil), &help); err == nil {

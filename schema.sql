@@ -238,6 +238,65 @@ CREATE TABLE secrets (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Files (docs/protocol.md, Files): an upload belongs to its uploader until
+-- a message carries it; then to the message's conversation. The bytes are
+-- in the file store under key (and thumb_key for an image's thumbnail).
+CREATE TABLE files (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    uploader_id     bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name            text        NOT NULL,
+    content_type    text        NOT NULL,
+    size            bigint      NOT NULL,
+    sha256          bytea       NOT NULL,
+    width           integer,
+    height          integer,
+    key             text        NOT NULL,
+    thumb_key       text,
+    thumb_state     text        NOT NULL DEFAULT 'none',
+    message_id      bigint      REFERENCES messages (id) ON DELETE CASCADE,
+    conversation_id bigint,
+    position        integer     NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT files_thumb_state CHECK (thumb_state IN ('none', 'pending', 'ready', 'failed'))
+);
+CREATE INDEX files_message ON files (message_id, position) WHERE message_id IS NOT NULL;
+CREATE INDEX files_unsent ON files (created_at) WHERE message_id IS NULL;
+CREATE INDEX files_uploader ON files (uploader_id);
+CREATE INDEX files_thumb_pending ON files (created_at) WHERE thumb_state = 'pending';
+
+-- Keys whose bytes are to be deleted from the file store: written in the
+-- transaction that drops their file, deleted once the store has.
+CREATE TABLE file_deletions (
+    key        text        PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The bytes of the postgres file store, in chunks.
+CREATE TABLE file_chunks (
+    key  text    NOT NULL,
+    n    integer NOT NULL,
+    data bytea   NOT NULL,
+    PRIMARY KEY (key, n)
+);
+
+-- Link previews, fetched once a day per URL; a message shows up to three.
+CREATE TABLE link_previews (
+    url         text        PRIMARY KEY,
+    ok          boolean     NOT NULL,
+    title       text        NOT NULL DEFAULT '',
+    description text,
+    site_name   text,
+    image_key   text,
+    fetched_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE message_previews (
+    message_id bigint  NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    url        text    NOT NULL,
+    position   integer NOT NULL,
+    PRIMARY KEY (message_id, url)
+);
+CREATE INDEX message_previews_url ON message_previews (url);
+
 -- @views: everything below is re-created after every upgrade (store.Migrate),
 -- so an upgrade step never repeats a view.
 

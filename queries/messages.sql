@@ -10,7 +10,7 @@ SELECT EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = @conversation
 -- whom it mentions, move the sender's own watermarks to it, and bring the
 -- conversation back for members who deleted or archived it. No row means
 -- the sender is not a member, or the client_id is taken (a retry, or a
--- concurrent send won): the caller rolls back, so no seq is used, and
+-- concurrent send won); the uploads it carries become its attachments: the caller rolls back, so no seq is used, and
 -- looks which it was.
 WITH seq AS (
     UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = now(), change_xid = parley_xid()
@@ -25,6 +25,10 @@ WITH seq AS (
 ), mentioned AS (
     INSERT INTO mentions (message_id, user_id, conversation_id, seq)
     SELECT ins.id, u, ins.conversation_id, ins.seq FROM ins CROSS JOIN unnest(@mention_ids::bigint[]) AS u
+), attached AS (
+    UPDATE files f SET message_id = ins.id, conversation_id = ins.conversation_id,
+        position = array_position(@upload_ids::bigint[], f.id)
+    FROM ins WHERE f.id = ANY(@upload_ids::bigint[]) AND f.uploader_id = @sender_id AND f.message_id IS NULL
 ), own AS (
     UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, ins.seq), read_seq = GREATEST(members.read_seq, ins.seq),
         hidden = false, archived = false, has_sent = true, change_xid = parley_xid()
@@ -83,10 +87,12 @@ RETURNING *;
 
 -- name: EraseMessage :exec
 -- Everything a deleted message had: its earlier bodies, reactions,
--- mentions, and its events still waiting in the outbox.
+-- mentions, previews, and its events still waiting in the outbox (its
+-- files go by DropMessageFiles).
 WITH r AS (DELETE FROM message_revisions WHERE message_revisions.message_id = @id::bigint),
      x AS (DELETE FROM reactions WHERE reactions.message_id = @id::bigint),
-     n AS (DELETE FROM mentions WHERE mentions.message_id = @id::bigint)
+     n AS (DELETE FROM mentions WHERE mentions.message_id = @id::bigint),
+     p AS (DELETE FROM message_previews WHERE message_previews.message_id = @id::bigint)
 DELETE FROM outbox WHERE outbox.message_id = @id::bigint;
 
 -- name: AddRevision :exec

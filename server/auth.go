@@ -78,6 +78,22 @@ func (s *Server) requireUser(next http.Handler) http.Handler {
 	})
 }
 
+// requireUserOr404 is requireUser for file URLs: a request without a
+// working session learns nothing, not even that the file exists (404).
+func (s *Server) requireUserOr404(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := s.authenticate(w, r)
+		if err != nil {
+			if err == chat.ErrUnauthenticated {
+				err = chat.ErrNotFound
+			}
+			s.respondError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyAuth, a)))
+	})
+}
+
 func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
 		Name: CookieName, Value: token, Path: "/", Expires: expires,

@@ -259,3 +259,46 @@ func TestClusterConcurrentChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterFiles: a file uploaded through one node is read through the
+// other (the default store in a cluster is Postgres), its thumbnail
+// reaches a client of the other node, and a delete through the other node
+// takes its bytes.
+func TestClusterFiles(t *testing.T) {
+	c := newCluster(t, 2, testAMQP())
+	n1, n2 := c.nodes[0], c.nodes[1]
+	alice, bob := n1.user("alice"), n2.user("bob")
+	conv := alice.direct(c.on(1, bob))
+	bw := n2.dial(bob.Token)
+	img := alice.uploaded("photo.png", pngOf(t, 800, 600))
+	var sent struct{ Message struct{ Seq int64 } }
+	alice.must(201, "POST", fmt.Sprintf("/api/v1/conversations/%d/messages", conv.ID), map[string]any{"client_id": "c1", "upload_ids": []int64{img.ID}}).decode(t, &sent)
+	bw.expect("message.created", "presence", "conversation.updated")
+	if r := bob.get(img.URL); r.Status != 200 || len(r.Body) != int(img.Size) {
+		t.Fatalf("through the other node: %d, %d bytes", r.Status, len(r.Body))
+	}
+	var up struct {
+		Message struct{ Attachments []attachment }
+	}
+	bw.expect("message.updated", "presence", "receipt", "conversation.updated").decode(t, &up)
+	if len(up.Message.Attachments) != 1 || up.Message.Attachments[0].ThumbnailURL == nil {
+		t.Fatalf("update %+v", up.Message)
+	}
+	if r := bob.get(*up.Message.Attachments[0].ThumbnailURL); r.Status != 200 {
+		t.Fatalf("thumbnail through the other node: %d", r.Status)
+	}
+	c.on(1, alice).must(204, "DELETE", fmt.Sprintf("/api/v1/conversations/%d/messages/%d", conv.ID, sent.Message.Seq), nil)
+	alice.must(404, "GET", img.URL, nil)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var chunks int
+		n1.srv.Accounts().DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM file_chunks").Scan(&chunks)
+		if chunks == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d chunks left after the delete", chunks)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -263,7 +263,11 @@ func TestConcurrentReactions(t *testing.T) {
 func TestMentions(t *testing.T) {
 	ge := newGroup(t)
 	gen := ge.general()
-	var c struct{ Conversation struct{ MentionCount int64 `json:"mention_count"` } }
+	var c struct {
+		Conversation struct {
+			MentionCount int64 `json:"mention_count"`
+		}
+	}
 	count := func(u *user) int64 {
 		u.must(200, "GET", fmt.Sprintf("/api/v1/conversations/%d", gen), nil).decode(t, &c)
 		return c.Conversation.MentionCount

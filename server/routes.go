@@ -28,6 +28,16 @@ func (s *Server) routes() http.Handler {
 		r.With(s.bounded).Post("/auth/signup", s.handleSignup)
 		r.With(s.bounded).Post("/auth/login", s.handleLogin)
 
+		// uploads are bounded by a rate instead (handle_files.go); files
+		// answer 404 to anyone who may not read them, logged in or not
+		r.With(s.requireUser).Post("/uploads", s.handleUpload)
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireUserOr404) // downloads take as long as they take
+			r.Get("/files/{id}/{name}", s.handleFile)
+			r.Get("/thumbnails/{id}", s.handleThumbnail)
+			r.Get("/conversations/{id}/messages/{seq}/previews/{n}/image", s.handlePreviewImage)
+		})
+
 		r.Group(func(r chi.Router) {
 			r.Use(s.bounded, s.requireUser)
 			r.Post("/auth/logout", s.handleLogout)
@@ -55,6 +65,8 @@ func (s *Server) routes() http.Handler {
 			r.Get("/conversations/{id}/messages/{seq}/revisions", endpoint(s, ok, s.listRevisions))
 			r.Put("/conversations/{id}/messages/{seq}/reactions/{emoji}", endpoint(s, ok, s.react(true)))
 			r.Delete("/conversations/{id}/messages/{seq}/reactions/{emoji}", endpoint(s, ok, s.react(false)))
+			r.Delete("/conversations/{id}/messages/{seq}/previews", endpoint(s, ok, s.removePreviews))
+
 			r.Get("/conversations/{id}/receipts", endpoint(s, ok, s.listReceipts))
 			r.Post("/conversations/{id}/receipts", endpoint(s, ok, s.postReceipts))
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/parleychat/parley/server/chat"
 	"github.com/parleychat/parley/server/event"
+	"github.com/parleychat/parley/server/files"
 	"github.com/parleychat/parley/server/presence"
 	"github.com/parleychat/parley/server/throttle"
 	"github.com/parleychat/parley/store"
@@ -49,6 +50,13 @@ type Options struct {
 	FrameRate chat.Rate
 	// SendLimiter holds Limits.Send across a cluster; nil means per node.
 	SendLimiter chat.SendLimiter
+	// Files keeps file bytes (nil: in the database); MaxUpload bounds a
+	// file (default chat.DefaultMaxUpload), UploadQuota a user's files.
+	Files       files.Store
+	MaxUpload   int64
+	UploadQuota int64
+	// Previews fetches link previews; nil turns them off.
+	Previews chat.Previewer
 	// NewBus builds the event bus that hands events to h; nil means the
 	// in-process bus.
 	NewBus func(h event.Handler) (event.Bus, error)
@@ -118,6 +126,9 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.MaxUpload <= 0 {
+		o.MaxUpload = chat.DefaultMaxUpload
+	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = DefaultRequestTimeout
 	}
@@ -164,6 +175,7 @@ func New(o Options) (*Server, error) {
 	s.chat = chat.New(chat.Options{
 		DB: o.DB, Bus: bus, Tracker: s.tracker, NodeID: o.NodeID, Logger: o.Logger, Metrics: reg,
 		Hasher: o.Hasher, SessionTTL: o.SessionTTL, SignupOpen: o.SignupOpen, Limits: o.Limits, SendLimiter: o.SendLimiter,
+		Files: o.Files, MaxUpload: o.MaxUpload, UploadQuota: o.UploadQuota, Previews: o.Previews,
 	})
 	hub = newHub(hubOptions{Bus: bus, Tracker: s.tracker, Chat: s.chat, Log: o.Logger, Node: o.NodeID,
 		Metrics: reg, Heartbeat: o.Heartbeat, FrameRate: o.FrameRate, Resync: o.Resync,

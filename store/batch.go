@@ -31,6 +31,10 @@ WITH seq AS (
 ), mentioned AS (
     INSERT INTO mentions (message_id, user_id, conversation_id, seq)
     SELECT ins.id, u, ins.conversation_id, ins.seq FROM ins CROSS JOIN unnest($7::bigint[]) AS u
+), attached AS (
+    UPDATE files f SET message_id = ins.id, conversation_id = ins.conversation_id,
+        position = array_position($8::bigint[], f.id)
+    FROM ins WHERE f.id = ANY($8::bigint[]) AND f.uploader_id = $2 AND f.message_id IS NULL
 ), own AS (
     UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, ins.seq), read_seq = GREATEST(members.read_seq, ins.seq),
         hidden = false, archived = false, has_sent = true, change_xid = parley_xid()
@@ -62,6 +66,7 @@ type SendMessageParams struct {
 	ReplyToSeq     *int64
 	MentionAll     bool
 	MentionIds     []int64
+	UploadIds      []int64
 }
 
 type SendMessageRow struct {
@@ -83,7 +88,7 @@ type SendMessageRow struct {
 // whom it mentions, move the sender's own watermarks to it, and bring the
 // conversation back for members who deleted or archived it. No row means
 // the sender is not a member, or the client_id is taken (a retry, or a
-// concurrent send won): the caller rolls back, so no seq is used, and
+// concurrent send won); the uploads it carries become its attachments: the caller rolls back, so no seq is used, and
 // looks which it was.
 func (q *Queries) SendMessage(ctx context.Context, arg []SendMessageParams) *SendMessageBatchResults {
 	batch := &pgx.Batch{}
@@ -96,6 +101,7 @@ func (q *Queries) SendMessage(ctx context.Context, arg []SendMessageParams) *Sen
 			a.ReplyToSeq,
 			a.MentionAll,
 			a.MentionIds,
+			a.UploadIds,
 		}
 		batch.Queue(sendMessage, vals...)
 	}

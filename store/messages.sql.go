@@ -164,12 +164,14 @@ func (q *Queries) EditMessage(ctx context.Context, arg EditMessageParams) (Messa
 const eraseMessage = `-- name: EraseMessage :exec
 WITH r AS (DELETE FROM message_revisions WHERE message_revisions.message_id = $1::bigint),
      x AS (DELETE FROM reactions WHERE reactions.message_id = $1::bigint),
-     n AS (DELETE FROM mentions WHERE mentions.message_id = $1::bigint)
+     n AS (DELETE FROM mentions WHERE mentions.message_id = $1::bigint),
+     p AS (DELETE FROM message_previews WHERE message_previews.message_id = $1::bigint)
 DELETE FROM outbox WHERE outbox.message_id = $1::bigint
 `
 
 // Everything a deleted message had: its earlier bodies, reactions,
-// mentions, and its events still waiting in the outbox.
+// mentions, previews, and its events still waiting in the outbox (its
+// files go by DropMessageFiles).
 func (q *Queries) EraseMessage(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, eraseMessage, id)
 	return err

@@ -27,6 +27,35 @@ type Conversation struct {
 	ChangeXid int64
 }
 
+type File struct {
+	ID             int64
+	UploaderID     int64
+	Name           string
+	ContentType    string
+	Size           int64
+	Sha256         []byte
+	Width          *int32
+	Height         *int32
+	Key            string
+	ThumbKey       *string
+	ThumbState     string
+	MessageID      *int64
+	ConversationID *int64
+	Position       int32
+	CreatedAt      time.Time
+}
+
+type FileChunk struct {
+	Key  string
+	N    int32
+	Data []byte
+}
+
+type FileDeletion struct {
+	Key       string
+	CreatedAt time.Time
+}
+
 type Group struct {
 	ID          int64
 	Name        string
@@ -59,6 +88,16 @@ type Invite struct {
 	ExpiresAt *time.Time
 	RevokedAt *time.Time
 	CreatedAt time.Time
+}
+
+type LinkPreview struct {
+	Url         string
+	Ok          bool
+	Title       string
+	Description *string
+	SiteName    *string
+	ImageKey    *string
+	FetchedAt   time.Time
 }
 
 type Member struct {
@@ -136,6 +175,12 @@ type Message struct {
 	ReplyToSeq     *int64
 	MentionAll     bool
 	UpdatedXid     *int64
+}
+
+type MessagePreview struct {
+	MessageID int64
+	Url       string
+	Position  int32
 }
 
 type MessageRevision struct {

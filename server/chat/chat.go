@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleychat/parley/server/event"
+	"github.com/parleychat/parley/server/files"
 	"github.com/parleychat/parley/server/presence"
 	"github.com/parleychat/parley/server/throttle"
 	"github.com/parleychat/parley/store"
@@ -40,7 +41,18 @@ type Options struct {
 	Limits     Limits
 	// SendLimiter limits sends (Limits.Send); nil means this node's own.
 	SendLimiter SendLimiter
+
+	// Files keeps file bytes; MaxUpload bounds one file, UploadQuota a
+	// user's files together (0: no quota).
+	Files       files.Store
+	MaxUpload   int64
+	UploadQuota int64
+	// Previews fetches link previews; nil turns them off.
+	Previews Previewer
 }
+
+// DefaultMaxUpload is the largest file by default (PARLEY_MAX_UPLOAD_MB).
+const DefaultMaxUpload = 25 << 20
 
 // Service is the use cases, built once per node.
 type Service struct {
@@ -53,14 +65,20 @@ type Service struct {
 	m       *metrics
 	open    bool // sign-up
 
-	limits    limiters
-	sendLimit SendLimiter
-	device    *deviceKey
-	sends     *sendBatcher
-	receipts  *receiptBatcher
-	deleter   *outboxDeleter
-	publisher *publisher
-	warnings  *throttle.Logger
+	limits      limiters
+	files       files.Store
+	maxUpload   int64
+	uploadQuota int64
+	filesWork   *filesWorker
+	previewer   Previewer
+	previewWork *previewWorker
+	sendLimit   SendLimiter
+	device      *deviceKey
+	sends       *sendBatcher
+	receipts    *receiptBatcher
+	deleter     *outboxDeleter
+	publisher   *publisher
+	warnings    *throttle.Logger
 
 	stop      chan struct{}
 	stopOnce  sync.Once
@@ -108,6 +126,15 @@ func New(o Options) *Service {
 			}))
 	}
 	s.warnings = throttle.New(s.log, warnEvery)
+	s.files, s.maxUpload, s.uploadQuota, s.previewer = o.Files, o.MaxUpload, o.UploadQuota, o.Previews
+	if s.maxUpload <= 0 {
+		s.maxUpload = DefaultMaxUpload
+	}
+	if s.files == nil {
+		s.files = files.NewPostgres(o.DB)
+	}
+	s.filesWork = newFilesWorker(s)
+	s.previewWork = newPreviewWorker(s)
 	s.sendLimit = o.SendLimiter
 	if s.sendLimit == nil {
 		s.sendLimit = NewLocalSendLimiter(o.Limits.Send)
@@ -117,6 +144,8 @@ func New(o Options) *Service {
 	s.receipts = newReceiptBatcher(s)
 	s.sends = newSendBatcher(s)
 	s.workersWG.Go(s.runOutbox)
+	s.workersWG.Go(s.filesWork.run)
+	s.workersWG.Go(s.previewWork.run)
 	return s
 }
 

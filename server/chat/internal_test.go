@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -163,4 +164,52 @@ func FuzzParseCursor(f *testing.F) {
 			t.Fatalf("%q accepted as %q", s, snap)
 		}
 	})
+}
+
+// TestPurgeUnsent: an upload no message carried within a day goes, bytes
+// and all, and so does a day-old preview that no message shows.
+func TestPurgeUnsent(t *testing.T) {
+	db := storetest.New(t)
+	s := New(Options{DB: db, Bus: event.NewMemory(func(event.Event) {}), Tracker: presence.NewMemory(presence.DefaultTTL),
+		Hasher: NewHasher(Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1})})
+	defer s.Close()
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, "alice", "password1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := Actor{User: u}
+	old, err := s.Upload(ctx, me, "old.txt", strings.NewReader("old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Upload(ctx, me, "new.txt", strings.NewReader("new")); err != nil {
+		t.Fatal(err)
+	}
+	key := newKey()
+	if _, err := s.files.Put(ctx, key, strings.NewReader("image")); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"UPDATE files SET created_at = now() - interval '25 hours' WHERE id = " + strconv.FormatInt(old.ID, 10),
+		"INSERT INTO link_previews (url, ok, title, image_key, fetched_at) VALUES ('https://example.com/', true, 'x', '" + key + "', now() - interval '25 hours')",
+		"INSERT INTO link_previews (url, ok, title, fetched_at) VALUES ('https://example.com/new', true, 'x', now())",
+	} {
+		if _, err := db.Pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.filesWork.purgeUnsent()
+	s.filesWork.deleteBytes()
+	var files, previews, deletions int
+	db.Pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM link_previews), (SELECT count(*) FROM file_deletions)").Scan(&files, &previews, &deletions)
+	if files != 1 || previews != 1 || deletions != 0 {
+		t.Fatalf("%d files, %d previews, %d deletions left", files, previews, deletions)
+	}
+	if _, err := s.files.Open(ctx, key); err == nil {
+		t.Fatal("the old preview image is still stored")
+	}
+	if _, err := s.OpenFile(ctx, me, old.ID, false); err == nil {
+		t.Fatal("the purged upload still opens")
+	}
 }

@@ -100,6 +100,25 @@ func hydrate(ctx context.Context, q *store.Queries, rows []store.Message) ([]Mes
 		m := &out[at[mn.MessageID]]
 		m.Mentions.UserIDs = append(m.Mentions.UserIDs, mn.UserID)
 	}
+	attached, err := q.ListMessageFiles(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range attached {
+		m := &out[at[*f.MessageID]]
+		m.Attachments = append(m.Attachments, attachmentJSON(f))
+	}
+	previews, err := q.ListMessagePreviews(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byMessage := map[int64][]store.ListMessagePreviewsRow{}
+	for _, p := range previews {
+		byMessage[p.MessageID] = append(byMessage[p.MessageID], p)
+	}
+	for id, ps := range byMessage {
+		out[at[id]].Previews = previewsJSON(rows[at[id]], ps)
+	}
 	return out, nil
 }
 
@@ -214,12 +233,18 @@ func (s *Service) Edit(ctx context.Context, me Actor, convID, seq int64, body st
 		if err := q.AddMentions(ctx, store.AddMentionsParams{MessageID: m.ID, ConversationID: convID, Seq: seq, UserIds: mentions.userIDs}); err != nil {
 			return err
 		}
+		if _, err := q.KeepMessagePreviews(ctx, store.KeepMessagePreviewsParams{MessageID: m.ID, Urls: append([]string{}, links(body)...)}); err != nil {
+			return err
+		}
 		if m, err = q.EditMessage(ctx, store.EditMessageParams{ID: m.ID, Body: body, MentionAll: mentions.all}); err != nil {
 			return err
 		}
 		out, err = updated(ctx, q, ob, m)
 		return err
 	})
+	if err == nil {
+		s.previewWork.queue(out) // links the edit added
+	}
 	return out, err
 }
 
@@ -245,6 +270,10 @@ func (s *Service) Delete(ctx context.Context, me Actor, convID, seq int64) error
 		if err := q.EraseMessage(ctx, m.ID); err != nil {
 			return err
 		}
+		if err := q.DropMessageFiles(ctx, &m.ID); err != nil {
+			return err
+		}
+		s.filesWork.deleted() // after the commit, the bytes go too
 		if m, err = q.TombstoneMessage(ctx, m.ID); err != nil {
 			return err
 		}

@@ -19,9 +19,10 @@ var errSendRace = errors.New("concurrent send with the same client_id")
 // Outgoing is what a client sends: its client_id (for retries), the body,
 // and the earlier message it answers, if any.
 type Outgoing struct {
-	ClientID   string `json:"client_id"`
-	Body       string `json:"body"`
-	ReplyToSeq *int64 `json:"reply_to_seq"`
+	ClientID   string  `json:"client_id"`
+	Body       string  `json:"body"`
+	ReplyToSeq *int64  `json:"reply_to_seq"`
+	UploadIDs  []int64 `json:"upload_ids"`
 }
 
 // Send is the one use case behind POST /messages and the WebSocket
@@ -30,7 +31,11 @@ type Outgoing struct {
 // Concurrent sends are committed together (see sends.go); each returns only
 // once its message is durable.
 func (s *Service) Send(ctx context.Context, me Actor, convID int64, out Outgoing) (Message, bool, error) {
-	if err := checkMessage(out.ClientID, out.Body); err != nil {
+	body := out.Body
+	if body == "" && len(out.UploadIDs) > 0 {
+		body = "files" // a message of files alone may have no text
+	}
+	if err := checkMessage(out.ClientID, body); err != nil {
 		return Message{}, false, err
 	}
 	key := strconv.FormatInt(me.ID(), 10)
@@ -46,8 +51,16 @@ func (s *Service) Send(ctx context.Context, me Actor, convID int64, out Outgoing
 		s.sendLimit.Give(ctx, key)
 		return Message{}, false, err
 	}
+	attachments, err := s.checkUploads(ctx, me, out.UploadIDs)
+	if err != nil {
+		s.sendLimit.Give(ctx, key)
+		if msg, found, serr := s.stored(ctx, me, convID, out.ClientID); serr == nil && found {
+			return msg, false, nil // a retry: its uploads were sent with it
+		}
+		return Message{}, false, err
+	}
 	res := s.sends.submit(ctx, sendReq{user: me.User, conv: convID, clientID: out.ClientID, body: out.Body,
-		replyTo: out.ReplyToSeq, mentions: mentions})
+		replyTo: out.ReplyToSeq, mentions: mentions, uploads: out.UploadIDs, attachments: attachments})
 	if errors.Is(res.err, errSendRace) {
 		// the rare path: a retry of a stored message, or no membership
 		msg, found, err := s.stored(ctx, me, convID, out.ClientID)
@@ -60,6 +73,7 @@ func (s *Service) Send(ctx context.Context, me Actor, convID int64, out Outgoing
 		return Message{}, false, res.err
 	}
 	s.m.messages.Inc()
+	s.previewWork.queue(res.msg)
 	return res.msg, true, nil
 }
 

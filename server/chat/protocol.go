@@ -57,21 +57,21 @@ func userJSON(u store.User) User {
 
 // Message is the protocol's Message (v1.1).
 type Message struct {
-	ID             int64      `json:"id"`
-	ConversationID int64      `json:"conversation_id"`
-	Seq            int64      `json:"seq"`
-	SenderID       int64      `json:"sender_id"`
-	ClientID       string     `json:"client_id"`
-	Body           string     `json:"body"`
-	CreatedAt      time.Time  `json:"created_at"`
-	EditedAt       *time.Time `json:"edited_at"`
-	Deleted        bool       `json:"deleted"`
-	Version        int32      `json:"version"`
-	ReplyToSeq     *int64     `json:"reply_to_seq"`
-	Mentions       Mentions   `json:"mentions"`
-	Reactions      []Reaction `json:"reactions"`
-	Attachments    []any      `json:"attachments"`
-	Previews       []any      `json:"previews"`
+	ID             int64        `json:"id"`
+	ConversationID int64        `json:"conversation_id"`
+	Seq            int64        `json:"seq"`
+	SenderID       int64        `json:"sender_id"`
+	ClientID       string       `json:"client_id"`
+	Body           string       `json:"body"`
+	CreatedAt      time.Time    `json:"created_at"`
+	EditedAt       *time.Time   `json:"edited_at"`
+	Deleted        bool         `json:"deleted"`
+	Version        int32        `json:"version"`
+	ReplyToSeq     *int64       `json:"reply_to_seq"`
+	Mentions       Mentions     `json:"mentions"`
+	Reactions      []Reaction   `json:"reactions"`
+	Attachments    []Attachment `json:"attachments"`
+	Previews       []Preview    `json:"previews"`
 }
 
 // Mentions are whom a message mentions: users by name, or everyone.
@@ -93,7 +93,7 @@ func messageJSON(m store.Message) Message {
 		ClientID: m.ClientID, Body: m.Body, CreatedAt: m.CreatedAt.UTC(), EditedAt: utc(m.EditedAt),
 		Deleted: m.Deleted, Version: m.Version, ReplyToSeq: m.ReplyToSeq,
 		Mentions: Mentions{UserIDs: []int64{}, All: m.MentionAll}, Reactions: []Reaction{},
-		Attachments: []any{}, Previews: []any{}}
+		Attachments: []Attachment{}, Previews: []Preview{}}
 }
 
 // Conversation is the protocol's Conversation, as one member sees it.

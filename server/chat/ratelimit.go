@@ -99,6 +99,7 @@ type Limits struct {
 	// POST /me/password (the caller holds a session: no one else spends it).
 	PasswordFailures Rate
 	Send             Rate // messages per user
+	Upload           Rate // uploads per user
 }
 
 // DefaultLimits suit people: a handful of sign-ups per address, enough
@@ -111,16 +112,17 @@ var DefaultLimits = Limits{
 	LoginFailures:    Rate{Per: 1.0 / 60, Burst: 50},
 	PasswordFailures: Rate{Per: 1.0 / 6, Burst: 10},
 	Send:             Rate{Per: 10, Burst: 30},
+	Upload:           Rate{Per: 1, Burst: 30},
 }
 
 type limiters struct {
-	signup, loginIP, loginUser, loginFail, passwordFail *keyedLimiter
+	signup, loginIP, loginUser, loginFail, passwordFail, upload *keyedLimiter
 }
 
 func newLimiters(l Limits) limiters {
 	return limiters{signup: newKeyedLimiter(l.Signup), loginIP: newKeyedLimiter(l.LoginIP),
 		loginUser: newKeyedLimiter(l.LoginUser), loginFail: newKeyedLimiter(l.LoginFailures),
-		passwordFail: newKeyedLimiter(l.PasswordFailures)}
+		passwordFail: newKeyedLimiter(l.PasswordFailures), upload: newKeyedLimiter(l.Upload)}
 }
 
 // IPKey is the rate-limit key of a client address: the address for IPv4,

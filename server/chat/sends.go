@@ -24,13 +24,15 @@ const (
 )
 
 type sendReq struct {
-	user     store.User
-	conv     int64
-	clientID string
-	body     string
-	replyTo  *int64
-	mentions resolvedMentions
-	done     chan sendRes
+	user        store.User
+	conv        int64
+	clientID    string
+	body        string
+	replyTo     *int64
+	mentions    resolvedMentions
+	uploads     []int64
+	attachments []Attachment
+	done        chan sendRes
 }
 
 type sendRes struct {
@@ -157,7 +159,10 @@ func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]Message, err
 		params := make([]store.SendMessageParams, len(batch))
 		for i, r := range batch {
 			params[i] = store.SendMessageParams{ConversationID: r.conv, SenderID: r.user.ID, ClientID: r.clientID, Body: r.body,
-				ReplyToSeq: r.replyTo, MentionAll: r.mentions.all, MentionIds: r.mentions.userIDs}
+				ReplyToSeq: r.replyTo, MentionAll: r.mentions.all, MentionIds: r.mentions.userIDs, UploadIds: r.uploads}
+			if params[i].UploadIds == nil {
+				params[i].UploadIds = []int64{}
+			}
 		}
 		rows := make([]store.SendMessageRow, len(batch))
 		var firstErr error
@@ -177,6 +182,7 @@ func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]Message, err
 			msgs[i] = messageJSON(store.Message{ID: row.ID, ConversationID: row.ConversationID, Seq: row.Seq, SenderID: row.SenderID,
 				ClientID: row.ClientID, Body: row.Body, CreatedAt: row.CreatedAt, Version: 1, ReplyToSeq: row.ReplyToSeq, MentionAll: row.MentionAll})
 			msgs[i].Mentions.UserIDs = batch[i].mentions.userIDs
+			msgs[i].Attachments = batch[i].attachments
 			// members who get the conversation back learn of it before its message
 			for _, uid := range row.Revived {
 				ev, err := conversationEvent(ctx, q, uid, row.ConversationID)

@@ -1,0 +1,120 @@
+-- name: CreateFile :one
+INSERT INTO files (uploader_id, name, content_type, size, sha256, width, height, key, thumb_state)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING *;
+
+-- name: GetFile :one
+SELECT * FROM files WHERE id = $1;
+
+-- name: GetReadableFile :one
+-- A file the user may read: their own upload, or one a message carries in
+-- a conversation they are in now (above their cleared_seq).
+SELECT f.* FROM files f
+WHERE f.id = @id AND (f.uploader_id = @user_id OR EXISTS (
+    SELECT 1 FROM members m JOIN messages x ON x.id = f.message_id
+    WHERE m.conversation_id = f.conversation_id AND m.user_id = @user_id AND x.seq > m.cleared_seq AND NOT x.deleted));
+
+-- name: ListUnsentUploads :many
+-- The caller's uploads among ids that no message carries yet.
+SELECT * FROM files WHERE id = ANY(@ids::bigint[]) AND uploader_id = @user_id AND message_id IS NULL;
+
+-- name: AttachFiles :execrows
+UPDATE files f SET message_id = @message_id, conversation_id = @conversation_id,
+    position = array_position(@ids::bigint[], f.id)
+WHERE f.id = ANY(@ids::bigint[]) AND f.uploader_id = @user_id AND f.message_id IS NULL;
+
+-- name: ListMessageFiles :many
+SELECT * FROM files WHERE message_id = ANY(@ids::bigint[]) ORDER BY message_id, position;
+
+-- name: UploadedBytes :one
+SELECT coalesce(sum(size), 0)::bigint FROM files WHERE uploader_id = $1;
+
+-- name: SetThumbnail :one
+-- Only a pending thumbnail is set: two nodes may have made the same one.
+UPDATE files SET thumb_key = $2, thumb_state = $3 WHERE id = $1 AND thumb_state = 'pending' RETURNING *;
+
+-- name: ListPendingThumbnails :many
+SELECT * FROM files WHERE thumb_state = 'pending' AND created_at < now() - interval '1 minute' ORDER BY id LIMIT 20;
+
+-- name: DropMessageFiles :exec
+-- A deleted message's files: their rows go, their bytes are queued for
+-- the store.
+WITH gone AS (DELETE FROM files WHERE message_id = $1 RETURNING key, thumb_key)
+INSERT INTO file_deletions (key)
+SELECT key FROM gone UNION SELECT thumb_key FROM gone WHERE thumb_key IS NOT NULL
+ON CONFLICT DO NOTHING;
+
+-- name: DropStaleUploads :execrows
+-- Uploads no message carried within a day.
+WITH gone AS (DELETE FROM files WHERE message_id IS NULL AND created_at < now() - make_interval(secs => @older_than_s::float8) RETURNING key, thumb_key)
+INSERT INTO file_deletions (key)
+SELECT key FROM gone UNION SELECT thumb_key FROM gone WHERE thumb_key IS NOT NULL
+ON CONFLICT DO NOTHING;
+
+-- name: DropStalePreviews :execrows
+-- Previews older than a day that no message shows any more.
+WITH gone AS (DELETE FROM link_previews lp WHERE fetched_at < now() - interval '1 day'
+    AND NOT EXISTS (SELECT 1 FROM message_previews mp WHERE mp.url = lp.url) RETURNING image_key)
+INSERT INTO file_deletions (key)
+SELECT image_key FROM gone WHERE image_key IS NOT NULL
+ON CONFLICT DO NOTHING;
+
+-- name: ListFileDeletions :many
+SELECT key FROM file_deletions ORDER BY created_at LIMIT $1;
+
+-- name: DoneFileDeletions :exec
+DELETE FROM file_deletions WHERE key = ANY(@keys::text[]);
+
+-- name: PutChunk :exec
+INSERT INTO file_chunks (key, n, data) VALUES ($1, $2, $3);
+
+-- name: GetChunk :one
+SELECT data FROM file_chunks WHERE key = $1 AND n = $2;
+
+-- name: ChunkedSize :one
+SELECT count(*)::bigint AS chunks, coalesce(sum(octet_length(data)), 0)::bigint AS size FROM file_chunks WHERE key = $1;
+
+-- name: DeleteChunks :exec
+DELETE FROM file_chunks WHERE key = $1;
+
+-- name: GetLinkPreview :one
+SELECT * FROM link_previews WHERE url = $1 AND fetched_at > now() - interval '1 day';
+
+-- name: QueueOldPreviewImage :exec
+-- A preview fetched again gives up its old image.
+INSERT INTO file_deletions (key)
+SELECT image_key FROM link_previews WHERE url = $1 AND image_key IS NOT NULL
+ON CONFLICT DO NOTHING;
+
+-- name: PutLinkPreview :one
+INSERT INTO link_previews (url, ok, title, description, site_name, image_key, fetched_at)
+VALUES ($1, $2, $3, $4, $5, $6, now())
+ON CONFLICT (url) DO UPDATE SET ok = EXCLUDED.ok, title = EXCLUDED.title, description = EXCLUDED.description,
+    site_name = EXCLUDED.site_name, image_key = EXCLUDED.image_key, fetched_at = now()
+RETURNING *;
+
+-- name: GetPreviewImageKey :one
+-- The image of a preview shown by a message the user may read.
+SELECT lp.image_key FROM link_previews lp
+JOIN message_previews mp ON mp.url = lp.url
+JOIN messages x ON x.id = mp.message_id
+JOIN members m ON m.conversation_id = x.conversation_id AND m.user_id = @user_id
+WHERE lp.url = @url AND lp.image_key IS NOT NULL AND x.seq > m.cleared_seq
+LIMIT 1;
+
+-- name: SetMessagePreviews :execrows
+INSERT INTO message_previews (message_id, url, position)
+SELECT @message_id, unnest(@urls::text[]), generate_subscripts(@urls::text[], 1)
+ON CONFLICT DO NOTHING;
+
+-- name: KeepMessagePreviews :execrows
+-- An edited message keeps the previews of the links it still has.
+DELETE FROM message_previews WHERE message_id = @message_id AND NOT (url = ANY(@urls::text[]));
+
+-- name: ClearMessagePreviews :execrows
+DELETE FROM message_previews WHERE message_id = $1;
+
+-- name: ListMessagePreviews :many
+SELECT mp.message_id, lp.* FROM message_previews mp JOIN link_previews lp ON lp.url = mp.url
+WHERE mp.message_id = ANY(@ids::bigint[]) AND lp.ok
+ORDER BY mp.message_id, mp.position;

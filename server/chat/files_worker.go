@@ -1,0 +1,186 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/parleychat/parley/server/images"
+	"github.com/parleychat/parley/store"
+)
+
+// filesWorker makes thumbnails (one at a time: decoding is what costs
+// memory) and deletes the bytes of files that are gone: a deleted
+// message's, and uploads never sent within a day. Thumbnails a node did
+// not finish (it stopped) are picked up by any node a minute later.
+type filesWorker struct {
+	s     *Service
+	mu    sync.Mutex
+	queue []int64
+	wake  chan struct{}
+	gone  chan struct{}
+}
+
+func newFilesWorker(s *Service) *filesWorker {
+	return &filesWorker{s: s, wake: make(chan struct{}, 1), gone: make(chan struct{}, 1)}
+}
+
+func (w *filesWorker) thumb(id int64) {
+	w.mu.Lock()
+	w.queue = append(w.queue, id)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// deleted says file bytes wait in file_deletions.
+func (w *filesWorker) deleted() {
+	select {
+	case w.gone <- struct{}{}:
+	default:
+	}
+}
+
+func (w *filesWorker) run() {
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	lastPurge := time.Time{}
+	for {
+		select {
+		case <-w.s.stop:
+			return
+		case <-w.wake:
+			w.thumbnails()
+		case <-w.gone:
+			w.deleteBytes()
+		case <-tick.C:
+			if time.Since(lastPurge) > 10*time.Minute {
+				lastPurge = time.Now()
+				w.purgeUnsent()
+			}
+			w.pickUpStale()
+			w.thumbnails()
+			w.deleteBytes()
+		}
+	}
+}
+
+func (w *filesWorker) thumbnails() {
+	for {
+		w.mu.Lock()
+		if len(w.queue) == 0 {
+			w.mu.Unlock()
+			return
+		}
+		id := w.queue[0]
+		w.queue = w.queue[1:]
+		w.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		if err := w.s.makeThumbnail(ctx, id); err != nil {
+			w.s.warn("thumbnail failed", "file_id", id, "err", err)
+		}
+		cancel()
+	}
+}
+
+func (w *filesWorker) pickUpStale() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rows, err := w.s.db.ListPendingThumbnails(ctx)
+	if err != nil {
+		return
+	}
+	for _, f := range rows {
+		w.thumb(f.ID)
+	}
+}
+
+func (w *filesWorker) purgeUnsent() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := w.s.db.DropStaleUploads(ctx, unsentFor.Seconds())
+	if err != nil {
+		w.s.warn("unsent uploads not purged", "err", err)
+	} else if n > 0 {
+		w.s.log.Info("unsent uploads purged", "count", n)
+		w.deleted()
+	}
+	if n, err := w.s.db.DropStalePreviews(ctx); err != nil {
+		w.s.warn("old link previews not purged", "err", err)
+	} else if n > 0 {
+		w.deleted()
+	}
+}
+
+// deleteBytes deletes from the store what file_deletions lists.
+func (w *filesWorker) deleteBytes() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		keys, err := w.s.db.ListFileDeletions(ctx, 100)
+		if err != nil || len(keys) == 0 {
+			return
+		}
+		var done []string
+		for _, k := range keys {
+			if err := w.s.files.Delete(ctx, k); err != nil {
+				w.s.warn("file bytes not deleted", "err", err)
+				continue
+			}
+			done = append(done, k)
+		}
+		if err := w.s.db.DoneFileDeletions(ctx, done); err != nil || len(done) < len(keys) {
+			return
+		}
+	}
+}
+
+// makeThumbnail makes a file's thumbnail; if a message carries the file by
+// then, the message gets a new version with it.
+func (s *Service) makeThumbnail(ctx context.Context, id int64) error {
+	f, err := s.db.GetFile(ctx, id)
+	if store.IsNotFound(err) {
+		return nil // deleted meanwhile
+	} else if err != nil || f.ThumbState != "pending" {
+		return err
+	}
+	fail := func(err error) error {
+		_, _ = s.db.SetThumbnail(ctx, store.SetThumbnailParams{ID: id, ThumbState: "failed"})
+		return err
+	}
+	src, err := s.files.Open(ctx, f.Key)
+	if err != nil {
+		return fail(err)
+	}
+	data, err := io.ReadAll(io.LimitReader(src, s.maxUpload+1))
+	src.Close()
+	if err != nil {
+		return fail(err)
+	}
+	thumb, _, err := images.Thumbnail(data, f.ContentType)
+	if err != nil {
+		return fail(err)
+	}
+	key := newKey()
+	if _, err := s.files.Put(ctx, key, bytes.NewReader(thumb)); err != nil {
+		return fail(err)
+	}
+	f, err = s.db.SetThumbnail(ctx, store.SetThumbnailParams{ID: id, ThumbKey: &key, ThumbState: "ready"})
+	if store.IsNotFound(err) { // deleted meanwhile, or made by another node
+		return s.files.Delete(ctx, key)
+	} else if err != nil || f.MessageID == nil {
+		return err
+	}
+	return s.change(ctx, func(q *store.Queries, ob *outbox) error {
+		m, err := q.BumpMessage(ctx, *f.MessageID)
+		if err != nil {
+			return err
+		}
+		_, err = updated(ctx, q, ob, m)
+		return err
+	})
+}
