@@ -253,7 +253,7 @@ func (s *Service) Edit(ctx context.Context, me Actor, convID, seq int64, body st
 // earlier bodies, reactions, mentions and waiting events go in the same
 // transaction. Deleting a tombstone again changes nothing.
 func (s *Service) Delete(ctx context.Context, me Actor, convID, seq int64) error {
-	return s.change(ctx, func(q *store.Queries, ob *outbox) error {
+	err := s.change(ctx, func(q *store.Queries, ob *outbox) error {
 		m, _, err := readable(ctx, q, me, convID, seq, true)
 		if err != nil || m.Deleted {
 			return err
@@ -273,13 +273,16 @@ func (s *Service) Delete(ctx context.Context, me Actor, convID, seq int64) error
 		if err := q.DropMessageFiles(ctx, &m.ID); err != nil {
 			return err
 		}
-		s.filesWork.deleted() // after the commit, the bytes go too
 		if m, err = q.TombstoneMessage(ctx, m.ID); err != nil {
 			return err
 		}
 		_, err = updated(ctx, q, ob, m)
 		return err
 	})
+	if err == nil {
+		s.filesWork.deleted() // committed: the bytes go too
+	}
+	return err
 }
 
 // React adds (on) or removes the actor's emoji on a message: one per user
