@@ -187,9 +187,13 @@ func TestPasswordChangeRevokesOtherSessions(t *testing.T) {
 }
 
 func TestSignupClosed(t *testing.T) {
-	var cfg struct{ Signup string }
+	var cfg struct {
+		Signup         string
+		MaxUploadBytes int64 `json:"max_upload_bytes"`
+		LinkPreviews   bool  `json:"link_previews"`
+	}
 	newEnv(t).client().must(200, "GET", "/api/v1/config", nil).decode(t, &cfg)
-	if cfg.Signup != "open" {
+	if cfg.Signup != "open" || cfg.MaxUploadBytes != 25<<20 || cfg.LinkPreviews {
 		t.Fatalf("config of an open server: %+v", cfg)
 	}
 	e := newEnv(t, func(o *server.Options) { o.SignupOpen = false })

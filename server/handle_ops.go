@@ -21,7 +21,12 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
 	if s.opts.SignupOpen {
 		signup = "open"
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"signup": signup, "version": s.opts.Version})
+	maxUpload := s.opts.MaxUpload
+	if maxUpload <= 0 {
+		maxUpload = chat.DefaultMaxUpload
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"signup": signup, "version": s.opts.Version,
+		"max_upload_bytes": maxUpload, "link_previews": s.opts.Previews != nil})
 }
 
 // readyTimeout bounds /readyz, however slow a dependency is.
