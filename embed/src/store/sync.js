@@ -14,16 +14,18 @@ const MAX_CACHED_MESSAGES = 50
 
 // ---------- cache ----------
 
-// restore renders the cached state of a user, if there is one.
+// restore renders the cached state of a user, if there is one. A page may
+// have loaded some of it from the server meanwhile: what is already here
+// is newer than the cache and stays.
 export async function restore(userId) {
   const snap = await cacheLoad(userId)
-  if (!snap || snap.userId !== userId) return
-  state.conversations = snap.conversations || {}
-  state.groups = snap.groups || {}
-  state.cursor = snap.cursor || null
-  state.contacts = snap.contacts || []
+  if (!snap || snap.userId !== userId || state.user?.id !== userId) return
+  state.conversations = { ...(snap.conversations || {}), ...state.conversations }
+  state.groups = { ...(snap.groups || {}), ...state.groups }
+  if (!state.cursor) state.cursor = snap.cursor || null
+  if (!state.contacts.length) state.contacts = snap.contacts || []
   for (const [id, list] of Object.entries(snap.messages || {})) {
-    state.messages[id] = { list, pending: [], hasMore: true, loaded: false }
+    if (!state.messages[id]) state.messages[id] = { list, pending: [], hasMore: true, loaded: false }
   }
 }
 
@@ -125,12 +127,19 @@ async function doSync() {
   if (!state.cursor) {
     // a full state: what it does not list is gone
     const keep = new Set(out.conversations.map((c) => c.id))
-    for (const id of Object.keys(state.conversations)) if (!keep.has(+id)) delete state.conversations[id]
+    // (a direct chat with no message yet is not listed: keep it if it is on screen)
+    for (const id of Object.keys(state.conversations)) if (!keep.has(+id) && +id !== state.openId) delete state.conversations[id]
     const keepGroups = new Set(out.groups.map((g) => g.id))
     for (const id of Object.keys(state.groups)) if (!keepGroups.has(+id)) delete state.groups[id]
   }
   for (const c of out.conversations) putConversation(c)
-  for (const id of out.removed) dropConversation(id)
+  for (const id of out.removed) {
+    // a direct chat with no message yet is not the peer's until one comes;
+    // the one on screen stays (its first message will bring it back anyway)
+    const c = state.conversations[id]
+    if (id === state.openId && c?.kind === 'direct' && !c.last_seq) continue
+    dropConversation(id)
+  }
   for (const g of out.groups) putGroup(g)
   for (const id of out.removed_groups || []) dropGroup(id)
   for (const m of out.updated_messages || []) onMessageUpdated(m)
