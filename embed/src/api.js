@@ -51,3 +51,30 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
   }
   return data
 }
+
+// upload posts one file as multipart/form-data with XMLHttpRequest, the one
+// browser API that reports upload progress. onProgress gets 0..1; the
+// returned promise has abort(), which rejects it with code 'aborted'.
+export function upload(file, onProgress) {
+  const xhr = new XMLHttpRequest()
+  const p = new Promise((resolve, reject) => {
+    xhr.open('POST', '/api/v1/uploads')
+    xhr.withCredentials = true
+    xhr.responseType = 'json'
+    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress && onProgress(e.loaded / e.total)
+    xhr.onload = () => {
+      const data = xhr.response
+      if (xhr.status === 201 && data && data.upload) return resolve(data.upload)
+      const e = data && data.error
+      if (xhr.status === 401) onUnauthenticated()
+      reject(new ApiError(xhr.status, e ? e.code : 'http_' + xhr.status, e ? e.message : `The server answered ${xhr.status}.`, e?.field))
+    }
+    xhr.onerror = () => reject(new ApiError(0, 'network', 'Cannot reach the server. Check your connection and try again.'))
+    xhr.onabort = () => reject(new ApiError(0, 'aborted', 'Upload canceled.'))
+    const form = new FormData()
+    form.append('file', file, file.name || 'pasted')
+    xhr.send(form)
+  })
+  p.abort = () => xhr.abort()
+  return p
+}

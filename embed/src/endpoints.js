@@ -28,6 +28,8 @@ export const deleteMessage = (id, seq) => api('DELETE', `/conversations/${id}/me
 export const getRevisions = (id, seq) => api('GET', `/conversations/${id}/messages/${seq}/revisions`)
 export const putReaction = (id, seq, emoji) => api('PUT', `/conversations/${id}/messages/${seq}/reactions/${q(emoji)}`)
 export const deleteReaction = (id, seq, emoji) => api('DELETE', `/conversations/${id}/messages/${seq}/reactions/${q(emoji)}`)
+export const deletePreviews = (id, seq) => api('DELETE', `/conversations/${id}/messages/${seq}/previews`)
+export { upload } from './api.js'
 export const getReceipts = (id) => api('GET', `/conversations/${id}/receipts`)
 export const postReceipts = (id, body) => api('POST', `/conversations/${id}/receipts`, body)
 

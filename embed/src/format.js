@@ -38,3 +38,31 @@ export function lastSeenText(p) {
 export function plural(n, one, many = one + 's') {
   return `${n} ${n === 1 ? one : many}`
 }
+
+// bytes says "512 B", "1.5 KB", "20 MB".
+export function bytes(n) {
+  if (n < 1024) return `${n} B`
+  const units = ['KB', 'MB', 'GB']
+  let i = -1
+  do {
+    n /= 1024
+    i++
+  } while (n >= 1024 && i < units.length - 1)
+  return `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[i]}`
+}
+
+// isImage: a picture the browser shows inline (the server serves only
+// these inline; SVG is always a download).
+export function isImage(a) {
+  return /^image\/(png|jpeg|gif|webp)$/.test(a.content_type || a.type || '')
+}
+
+// summary is what a list or a notification shows of a message: its text,
+// or what it carries.
+export function attachmentsText(m) {
+  const a = m.attachments || []
+  if (!a.length) return ''
+  const images = a.filter(isImage).length
+  if (images === a.length) return images === 1 ? 'Photo' : `${images} photos`
+  return a.length === 1 ? a[0].name : `${a.length} files`
+}

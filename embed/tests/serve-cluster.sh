@@ -17,6 +17,7 @@ export PARLEY_AMQP_EXCHANGE=parley.e2e.$suffix
 export PARLEY_MEMCACHED=${PARLEY_TEST_MEMCACHED:-127.0.0.1:11211}
 export PARLEY_MEMCACHED_PREFIX=parley:e2e:$suffix:
 export PARLEY_TRUSTED_PROXIES=127.0.0.1
+export PARLEY_TEST_FETCH_ALLOW=127.0.0.0/8 # the link preview test serves its page on 127.0.0.1
 export PARLEY_SEND_RATE=0 PARLEY_SIGNUP_RATE=0 PARLEY_LOG_FORMAT=json PARLEY_LOG_LEVEL=warn
 
 n1=$((port + 1)); n2=$((port + 2))

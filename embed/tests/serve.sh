@@ -7,4 +7,5 @@ dir="${TMPDIR:-/tmp}/parley-e2e-$1"
 rm -rf "$dir"
 mkdir -p "$dir"
 chmod 755 "$dir"
-exec ../parley serve --addr "127.0.0.1:$1" --data-dir "$dir" --log-format json --log-level warn --send-rate 0 --signup-rate 0
+# the link preview test serves its page on 127.0.0.1
+PARLEY_TEST_FETCH_ALLOW=127.0.0.0/8 exec ../parley serve --addr "127.0.0.1:$1" --data-dir "$dir" --log-format json --log-level warn --send-rate 0 --signup-rate 0

@@ -7,6 +7,7 @@ import { displayName } from './contacts.js'
 import { loadMembers } from './groups.js'
 import * as rt from '../realtime.js'
 import * as ep from '../endpoints.js'
+import { attachmentsText } from '../format.js'
 
 export function messageBucket(id) {
   if (!state.messages[id]) state.messages[id] = { list: [], pending: [], hasMore: true, loaded: false }
@@ -21,7 +22,10 @@ export function lastSeq(m) {
 function insert(convId, msgs) {
   const m = messageBucket(convId)
   const bySeq = new Map(m.list.map((x) => [x.seq, x]))
-  for (const x of msgs) bySeq.set(x.seq, x)
+  for (const x of msgs) {
+    const old = bySeq.get(x.seq) // a send's answer may come after the update of what it sent
+    if (!old || (old.version || 1) <= (x.version || 1)) bySeq.set(x.seq, x)
+  }
   m.list = [...bySeq.values()].sort((a, b) => a.seq - b.seq)
   const mine = new Set(msgs.filter((x) => x.sender_id === state.user?.id).map((x) => x.client_id))
   if (mine.size) m.pending = m.pending.filter((p) => !mine.has(p.client_id))
@@ -31,10 +35,16 @@ function insert(convId, msgs) {
 export function onMessage(msg) {
   const c = state.conversations[msg.conversation_id]
   if (!c) {
-    fetchConversation(msg.conversation_id).catch(() => {}) // a conversation this device has not seen yet
+    // a conversation this device has not seen yet (or a direct chat that
+    // /sync left out until its first message): if it is on screen, load it
+    const id = msg.conversation_id
+    fetchConversation(id)
+      .then(() => state.openId === id && openConversation(id))
+      .catch(() => {})
     return
   }
   const m = state.messages[msg.conversation_id]
+  if (!m && state.openId === msg.conversation_id) openConversation(msg.conversation_id).catch(() => {}) // its history was dropped
   if (m && (m.loaded || m.list.length)) {
     const have = lastSeq(m)
     insert(msg.conversation_id, [msg])
@@ -42,7 +52,8 @@ export function onMessage(msg) {
   }
   const fromOther = msg.sender_id !== state.user.id
   const isNew = msg.seq > c.last_seq // else the conversation already counts it
-  if (isNew || !c.last_message || msg.seq >= c.last_message.seq) {
+  const newer = !c.last_message || msg.seq > c.last_message.seq || (msg.seq === c.last_message.seq && (msg.version || 1) >= (c.last_message.version || 1))
+  if (isNew || newer) {
     c.last_seq = Math.max(c.last_seq, msg.seq)
     c.last_message = msg
     c.updated_at = msg.created_at
@@ -189,6 +200,8 @@ export async function openConversation(convId) {
     insert(convId, out.messages)
     m.hasMore = out.has_more
     m.loaded = true
+    // a message that arrived while the page was on its way
+    if (lastSeq(m) < c.last_seq) await fetchAfter(convId, lastSeq(m))
     acknowledgeDelivery(c)
   } else if (lastSeq(m) < c.last_seq) {
     await fetchAfter(convId, lastSeq(m))
@@ -245,9 +258,11 @@ function newClientId() {
   return crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2)
 }
 
-// send shows the message at once ("sending"), then posts it. A retry posts
-// the same client_id, so it never duplicates.
-export async function send(convId, body, replyTo = null) {
+// send shows the message at once ("sending"), uploads its files (each with
+// its progress, each cancelable), then posts it. A retry re-uploads only
+// the files that failed and posts the same client_id, so it never
+// duplicates the message.
+export async function send(convId, body, replyTo = null, files = []) {
   const p = reactive({
     client_id: newClientId(),
     conversation_id: convId,
@@ -259,6 +274,19 @@ export async function send(convId, body, replyTo = null) {
     created_at: new Date().toISOString(),
     status: 'sending',
     error: '',
+    uploads: files.map((f) => ({
+      key: newClientId(),
+      file: f,
+      name: f.name || 'pasted image',
+      size: f.size,
+      type: f.type,
+      local: /^image\/(png|jpeg|gif|webp)$/.test(f.type) ? URL.createObjectURL(f) : null,
+      progress: 0,
+      status: 'waiting', // uploading | done | failed
+      error: '',
+      upload: null, // the server's Attachment once uploaded
+      req: null,
+    })),
   })
   messageBucket(convId).pending.push(p)
   await post(p)
@@ -270,18 +298,87 @@ export async function retry(p) {
   await post(p)
 }
 
+// cancelUpload takes one file off a message still sending; a message left
+// with neither text nor files goes.
+export function cancelUpload(p, u) {
+  u.canceled = true
+  if (u.req) u.req.abort()
+  p.uploads = p.uploads.filter((x) => x !== u)
+  if (u.local) URL.revokeObjectURL(u.local)
+  if (!p.body.trim() && !p.uploads.length) dropPending(p)
+  else if (p.status === 'failed' && !p.uploads.some((x) => x.status === 'failed')) retry(p)
+}
+
+function dropPending(p) {
+  const m = state.messages[p.conversation_id]
+  if (m) m.pending = m.pending.filter((x) => x !== p)
+}
+
+async function uploadAll(p) {
+  await Promise.all(
+    p.uploads
+      .filter((u) => !u.upload)
+      .map(async (u) => {
+        u.status = 'uploading'
+        u.error = ''
+        u.progress = 0
+        u.req = ep.upload(u.file, (x) => (u.progress = x))
+        try {
+          u.upload = await u.req
+          u.status = 'done'
+          u.progress = 1
+        } catch (e) {
+          if (!u.canceled) {
+            u.status = 'failed'
+            u.error = e.message
+          }
+        } finally {
+          u.req = null
+        }
+      }),
+  )
+  const failed = p.uploads.find((u) => u.status === 'failed')
+  if (failed) throw new Error(`${failed.name}: ${failed.error}`)
+}
+
 async function post(p) {
   try {
+    if (p.uploads.length) await uploadAll(p)
+    if (!p.body.trim() && !p.uploads.length) return dropPending(p) // every file canceled
     const body = { client_id: p.client_id, body: p.body }
     if (p.reply_to_seq) body.reply_to_seq = p.reply_to_seq
+    if (p.uploads.length) body.upload_ids = p.uploads.map((u) => u.upload.id)
     const { message } = await ep.postMessage(p.conversation_id, body)
     onMessage(message)
     const m = state.messages[p.conversation_id]
     if (m && !m.list.some((x) => x.seq === message.seq)) insert(p.conversation_id, [message])
+    dropPending(p) // were it not in the loaded history
+    for (const u of p.uploads) if (u.local) keepLocal(u.upload.id, u.local)
   } catch (e) {
     p.status = 'failed'
     p.error = e.message
   }
+}
+
+// localImages shows one's own images from the file picked until their
+// thumbnails come: attachment id → object URL, the latest few kept.
+export const localImages = {}
+const localOrder = []
+function keepLocal(id, url) {
+  localImages[id] = url
+  localOrder.push(id)
+  while (localOrder.length > 30) {
+    const old = localOrder.shift()
+    URL.revokeObjectURL(localImages[old])
+    delete localImages[old]
+  }
+}
+
+// removePreviews takes the link previews off one's own message.
+export async function removePreviews(convId, seq) {
+  await ep.deletePreviews(convId, seq)
+  const m = find(convId, seq)
+  if (m) Object.assign(m, { previews: [] }) // the server's message.updated follows
 }
 
 // ---------- a message's life: edits, deletes, reactions, replies ----------
@@ -405,7 +502,7 @@ function notify(c, msg) {
   if (c.muted || document.visibilityState === 'visible') return
   if (!('Notification' in window) || Notification.permission !== 'granted') return
   try {
-    const n = new Notification(c.title, { body: msg.body.slice(0, 140), tag: 'parley-' + c.id })
+    const n = new Notification(c.title, { body: (msg.body || attachmentsText(msg)).slice(0, 140), tag: 'parley-' + c.id })
     n.onclick = () => {
       window.focus()
       window.dispatchEvent(new CustomEvent('parley:open', { detail: c.id }))
