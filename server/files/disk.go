@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Disk keeps files under a directory, two levels of subdirectories deep.
@@ -23,7 +24,22 @@ func NewDisk(dir string) (*Disk, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o750); err != nil {
 		return nil, fmt.Errorf("files directory %s: %w", dir, err)
 	}
+	cleanTmp(filepath.Join(dir, "tmp"), time.Now().Add(-24*time.Hour))
 	return &Disk{dir: dir}, nil
+}
+
+// cleanTmp deletes what uploads cut short by a crash left in tmp: files
+// last written before the cutoff (no upload runs that long).
+func cleanTmp(dir string, cutoff time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() && info.ModTime().Before(cutoff) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 func (d *Disk) Name() string { return "disk" }

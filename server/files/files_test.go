@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -26,6 +27,34 @@ func TestDisk(t *testing.T) {
 	// nothing is left behind under a temporary name either
 	if left, err := os.ReadDir(filepath.Join(dir, "tmp")); err != nil || len(left) != 0 {
 		t.Fatalf("temporary files left: %v %v", left, err)
+	}
+}
+
+// TestDiskCleansTmp: what a crash left in tmp over a day ago goes when the
+// store opens; an upload under way now stays.
+func TestDiskCleansTmp(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "files")
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	old, fresh := filepath.Join(dir, "tmp", "old.1"), filepath.Join(dir, "tmp", "fresh.1")
+	for _, p := range []string{old, fresh} {
+		if err := os.WriteFile(p, []byte("x"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := time.Now().Add(-25 * time.Hour)
+	if err := os.Chtimes(old, day, day); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := files.NewDisk(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Fatalf("old leftover still there: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Fatalf("fresh upload removed: %v", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/parleychat/parley/store"
 )
@@ -14,8 +15,11 @@ const ChunkSize = 256 << 10
 
 // Postgres keeps files in the database, in chunks: every node of a
 // cluster reads them with no other service, and a backup of the database
-// is a backup of the files. A file goes in within one transaction (all of
-// it or nothing) and comes out a chunk at a time.
+// is a backup of the files. A file goes in and comes out a chunk at a time;
+// each chunk is its own statement, so a slow upload holds no transaction
+// open. A failed Put deletes what it wrote; a node that dies mid-upload
+// leaves chunks that the key's lease (file_deletions) has the files worker
+// delete a day later.
 type Postgres struct{ db *store.DB }
 
 // NewPostgres uses the database's file_chunks table.
@@ -25,37 +29,32 @@ func (p *Postgres) Name() string { return "postgres" }
 
 func (p *Postgres) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	var total int64
-	err := p.db.InTx(ctx, func(q *store.Queries) error {
-		total = 0
-		buf := make([]byte, ChunkSize)
-		for n := int32(0); ; n++ {
-			k, err := io.ReadFull(r, buf)
-			if k > 0 {
-				if err := q.PutChunk(ctx, store.PutChunkParams{Key: key, N: n, Data: buf[:k]}); err != nil {
-					return err
-				}
-				total += int64(k)
-			}
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil
-			}
-			if err != nil {
-				return errNoRetry{err}
-			}
+	buf := make([]byte, ChunkSize)
+	for n := int32(0); ; n++ {
+		k, err := io.ReadFull(r, buf)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			p.drop(ctx, key)
+			return total, err
 		}
-	})
-	var nr errNoRetry
-	if errors.As(err, &nr) {
-		err = nr.err
+		if k > 0 {
+			if err := p.db.PutChunk(ctx, store.PutChunkParams{Key: key, N: n, Data: buf[:k]}); err != nil {
+				p.drop(ctx, key)
+				return total, err
+			}
+			total += int64(k)
+		}
+		if err != nil { // the end
+			return total, nil
+		}
 	}
-	return total, err
 }
 
-// errNoRetry keeps a reader's error apart: a transaction that reads from
-// a stream cannot be run again.
-type errNoRetry struct{ err error }
-
-func (e errNoRetry) Error() string { return e.err.Error() }
+// drop deletes what a failed Put wrote, even when its context is done.
+func (p *Postgres) drop(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	_ = p.db.DeleteChunks(ctx, key)
+}
 
 func (p *Postgres) Open(ctx context.Context, key string) (File, error) {
 	s, err := p.db.ChunkedSize(ctx, key)

@@ -21,6 +21,14 @@ import (
 // a decompression bomb that claims to be one) is stored but never decoded.
 const MaxPixels = 50_000_000
 
+// MaxDecodeBytes bounds the memory one decode may take, by the image's
+// kind: 4 bytes a pixel for most, 8 for 16-bit PNGs, 12 for progressive
+// JPEGs (the decoder keeps every coefficient).
+const MaxDecodeBytes = 300 << 20
+
+// MaxSourceBytes is the largest file read whole to make a thumbnail.
+const MaxSourceBytes = 64 << 20
+
 // Thumb is the longest side of a thumbnail.
 const Thumb = 400
 
@@ -67,7 +75,8 @@ func Thumbnail(data []byte, contentType string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxPixels ||
+		int64(cfg.Width)*int64(cfg.Height)*bytesPerPixel(cfg, data, contentType) > MaxDecodeBytes || len(data) > MaxSourceBytes {
 		return nil, "", ErrTooBig
 	}
 	var src image.Image
@@ -103,6 +112,47 @@ func Thumbnail(data []byte, contentType string) ([]byte, string, error) {
 	}
 	err = jpeg.Encode(&buf, flatten(out), &jpeg.Options{Quality: 82})
 	return buf.Bytes(), "image/jpeg", err
+}
+
+// bytesPerPixel estimates what decoding costs per pixel.
+func bytesPerPixel(cfg image.Config, data []byte, contentType string) int64 {
+	switch contentType {
+	case "image/png":
+		switch cfg.ColorModel {
+		case color.RGBA64Model, color.NRGBA64Model, color.Gray16Model:
+			return 8
+		}
+	case "image/jpeg":
+		if progressive(data) {
+			return 12
+		}
+	}
+	return 4
+}
+
+// progressive reports whether a JPEG's frame is progressive (SOF2), by
+// walking its segments to the first frame header.
+func progressive(data []byte) bool {
+	i := 2
+	for i+4 <= len(data) {
+		if data[i] != 0xFF {
+			return false
+		}
+		marker := data[i+1]
+		switch {
+		case marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE:
+			return true
+		case marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC:
+			return false // another frame type
+		case marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 || marker == 0xFF:
+			i += 2
+			continue
+		case marker == 0xDA:
+			return false
+		}
+		i += 2 + int(binary.BigEndian.Uint16(data[i+2:]))
+	}
+	return false
 }
 
 // flatten puts an image on white (JPEG has no transparency).

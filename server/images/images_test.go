@@ -80,3 +80,33 @@ func TestBombsAreNotDecoded(t *testing.T) {
 		t.Fatalf("size %dx%d %v", w, h, err)
 	}
 }
+
+// TestDecodeBudget: under MaxPixels, an image whose kind costs more per
+// pixel (16-bit PNG, progressive JPEG) is refused past MaxDecodeBytes.
+func TestDecodeBudget(t *testing.T) {
+	var b bytes.Buffer
+	_ = png.Encode(&b, image.NewNRGBA64(image.Rect(0, 0, 1, 1)))
+	data := b.Bytes()
+	ihdr := data[8+8 : 8+8+13]
+	binary.BigEndian.PutUint32(ihdr, 7000) // 49 MP at 8 bytes a pixel
+	binary.BigEndian.PutUint32(ihdr[4:], 7000)
+	binary.BigEndian.PutUint32(data[8+8+13:], crc32.ChecksumIEEE(data[8+4:8+8+13]))
+	if _, _, err := Thumbnail(data, "image/png"); err != ErrTooBig {
+		t.Fatalf("a 49 MP 16-bit PNG: %v", err)
+	}
+	// a progressive JPEG's header: 6000×5000, three components
+	jpg := []byte{0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, // JFIF
+		0xFF, 0xC2, 0x00, 0x11, 0x08, 0x13, 0x88, 0x17, 0x70, 0x03,
+		0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01, 0xFF, 0xD9}
+	if !progressive(jpg) {
+		t.Fatal("SOF2 not seen")
+	}
+	if _, _, err := Thumbnail(jpg, "image/jpeg"); err != ErrTooBig {
+		t.Fatalf("a 30 MP progressive JPEG: %v", err)
+	}
+	var base bytes.Buffer
+	_ = jpeg.Encode(&base, image.NewRGBA(image.Rect(0, 0, 8, 8)), nil)
+	if progressive(base.Bytes()) {
+		t.Fatal("a baseline JPEG taken for progressive")
+	}
+}

@@ -67,10 +67,11 @@ func New(ctx context.Context, rawURL string) (*Store, error) {
 
 func (s *Store) Name() string { return "s3" }
 
-// Put streams the object (multipart for a large one, in parts of 16 MiB).
+// Put streams the object: multipart for a large one, in parts of 5 MiB
+// (the least S3 takes, so an upload buffers little).
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	info, err := s.c.PutObject(ctx, s.bucket, s.prefix+key, r, -1, minio.PutObjectOptions{
-		ContentType: "application/octet-stream", PartSize: 16 << 20,
+		ContentType: "application/octet-stream", PartSize: 5 << 20,
 		// a plain signed payload: services that do not decode the streaming
 		// signature (some S3 look-alikes) store exactly the bytes
 		DisableContentSha256: true})
