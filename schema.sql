@@ -170,7 +170,9 @@ CREATE TABLE messages (
     version         integer     NOT NULL DEFAULT 1,
     reply_to_seq    bigint,
     mention_all     boolean     NOT NULL DEFAULT false,
-    updated_xid     bigint
+    updated_xid     bigint,
+    -- its sender took its link previews off: none come back
+    previews_off    boolean     NOT NULL DEFAULT false
 );
 -- history paging and the last message of a conversation
 CREATE UNIQUE INDEX messages_conversation_seq ON messages (conversation_id, seq);
@@ -257,12 +259,17 @@ CREATE TABLE files (
     conversation_id bigint,
     position        integer     NOT NULL DEFAULT 0,
     created_at      timestamptz NOT NULL DEFAULT now(),
+    -- a node claims a thumbnail before it decodes; three tries at most
+    thumb_attempts  integer     NOT NULL DEFAULT 0,
+    thumb_claimed   timestamptz,
     CONSTRAINT files_thumb_state CHECK (thumb_state IN ('none', 'pending', 'ready', 'failed'))
 );
 CREATE INDEX files_message ON files (message_id, position) WHERE message_id IS NOT NULL;
 CREATE INDEX files_unsent ON files (created_at) WHERE message_id IS NULL;
 CREATE INDEX files_uploader ON files (uploader_id);
 CREATE INDEX files_thumb_pending ON files (created_at) WHERE thumb_state = 'pending';
+CREATE UNIQUE INDEX files_key ON files (key);
+CREATE INDEX files_thumb_key ON files (thumb_key) WHERE thumb_key IS NOT NULL;
 
 -- Keys whose bytes are to be deleted from the file store: written in the
 -- transaction that drops their file, deleted once the store has.
@@ -270,6 +277,21 @@ CREATE TABLE file_deletions (
     key        text        PRIMARY KEY,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- A file's bytes (and its thumbnail's) are queued for deletion when its row
+-- goes, whatever deleted it: its message, its channel or group, its
+-- uploader, the purge of unsent uploads. A row here dated in the future is
+-- a lease on bytes being written: if nothing refers to them by then (a
+-- crash, a failed transaction), they go.
+CREATE FUNCTION parley_files_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO file_deletions (key)
+    SELECT key FROM gone UNION SELECT thumb_key FROM gone WHERE thumb_key IS NOT NULL
+    ON CONFLICT (key) DO UPDATE SET created_at = now();
+    RETURN NULL;
+END $$;
+CREATE TRIGGER files_gone AFTER DELETE ON files REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION parley_files_gone();
 
 -- The bytes of the postgres file store, in chunks.
 CREATE TABLE file_chunks (
@@ -289,6 +311,17 @@ CREATE TABLE link_previews (
     image_key   text,
     fetched_at  timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX link_previews_image ON link_previews (image_key) WHERE image_key IS NOT NULL;
+-- a preview's image goes when the preview does, or when a new fetch replaces it
+CREATE FUNCTION parley_preview_image_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.image_key IS NOT NULL AND (TG_OP = 'DELETE' OR OLD.image_key IS DISTINCT FROM NEW.image_key) THEN
+        INSERT INTO file_deletions (key) VALUES (OLD.image_key) ON CONFLICT (key) DO UPDATE SET created_at = now();
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER link_previews_image_gone AFTER UPDATE OR DELETE ON link_previews
+    FOR EACH ROW EXECUTE FUNCTION parley_preview_image_gone();
 CREATE TABLE message_previews (
     message_id bigint  NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
     url        text    NOT NULL,

@@ -33,34 +33,55 @@ SELECT coalesce(sum(size), 0)::bigint FROM files WHERE uploader_id = $1;
 -- Only a pending thumbnail is set: two nodes may have made the same one.
 UPDATE files SET thumb_key = $2, thumb_state = $3 WHERE id = $1 AND thumb_state = 'pending' RETURNING *;
 
+-- name: ClaimThumbnail :one
+-- One node at a time makes a thumbnail, three tries at most (a decode that
+-- brought its node down is not tried forever); a claim lapses after 5 min.
+UPDATE files SET thumb_attempts = thumb_attempts + 1, thumb_claimed = now()
+WHERE id = $1 AND thumb_state = 'pending' AND thumb_attempts < 3
+  AND (thumb_claimed IS NULL OR thumb_claimed < now() - interval '5 minutes')
+RETURNING *;
+
+-- name: GiveUpThumbnails :exec
+UPDATE files SET thumb_state = 'failed' WHERE thumb_state = 'pending' AND thumb_attempts >= 3
+  AND thumb_claimed < now() - interval '5 minutes';
+
 -- name: ListPendingThumbnails :many
-SELECT * FROM files WHERE thumb_state = 'pending' AND created_at < now() - interval '1 minute' ORDER BY id LIMIT 20;
+SELECT id FROM files WHERE thumb_state = 'pending' AND created_at < now() - interval '1 minute'
+  AND thumb_attempts < 3 AND (thumb_claimed IS NULL OR thumb_claimed < now() - interval '5 minutes')
+ORDER BY id LIMIT 20;
 
 -- name: DropMessageFiles :exec
--- A deleted message's files: their rows go, their bytes are queued for
--- the store.
-WITH gone AS (DELETE FROM files WHERE message_id = $1 RETURNING key, thumb_key)
-INSERT INTO file_deletions (key)
-SELECT key FROM gone UNION SELECT thumb_key FROM gone WHERE thumb_key IS NOT NULL
-ON CONFLICT DO NOTHING;
+-- A deleted message's files; the files_gone trigger queues their bytes.
+DELETE FROM files WHERE message_id = $1;
 
 -- name: DropStaleUploads :execrows
 -- Uploads no message carried within a day.
-WITH gone AS (DELETE FROM files WHERE message_id IS NULL AND created_at < now() - make_interval(secs => @older_than_s::float8) RETURNING key, thumb_key)
-INSERT INTO file_deletions (key)
-SELECT key FROM gone UNION SELECT thumb_key FROM gone WHERE thumb_key IS NOT NULL
-ON CONFLICT DO NOTHING;
+DELETE FROM files WHERE message_id IS NULL AND created_at < now() - make_interval(secs => @older_than_s::float8);
 
 -- name: DropStalePreviews :execrows
--- Previews older than a day that no message shows any more.
-WITH gone AS (DELETE FROM link_previews lp WHERE fetched_at < now() - interval '1 day'
-    AND NOT EXISTS (SELECT 1 FROM message_previews mp WHERE mp.url = lp.url) RETURNING image_key)
-INSERT INTO file_deletions (key)
-SELECT image_key FROM gone WHERE image_key IS NOT NULL
-ON CONFLICT DO NOTHING;
+-- Previews older than a day that no message shows any more (their images
+-- are queued by a trigger).
+DELETE FROM link_previews lp WHERE fetched_at < now() - interval '1 day'
+    AND NOT EXISTS (SELECT 1 FROM message_previews mp WHERE mp.url = lp.url);
+
+-- name: LeaseKey :exec
+-- Bytes about to be written under key: deleted in a day unless a row
+-- refers to them by then.
+INSERT INTO file_deletions (key, created_at) VALUES ($1, now() + interval '1 day')
+ON CONFLICT (key) DO NOTHING;
+
+-- name: ReleaseKey :exec
+-- A row refers to the key now: its lease goes (a queued deletion stays).
+DELETE FROM file_deletions WHERE key = $1 AND created_at > now();
 
 -- name: ListFileDeletions :many
-SELECT key FROM file_deletions ORDER BY created_at LIMIT $1;
+-- Keys due for deletion, and whether a row still refers to one (a lease
+-- whose bytes were kept after all): those are only struck off.
+SELECT d.key,
+       (EXISTS (SELECT 1 FROM files f WHERE f.key = d.key)
+        OR EXISTS (SELECT 1 FROM files f WHERE f.thumb_key = d.key)
+        OR EXISTS (SELECT 1 FROM link_previews lp WHERE lp.image_key = d.key))::boolean AS referenced
+FROM file_deletions d WHERE d.created_at <= now() ORDER BY d.created_at LIMIT $1;
 
 -- name: DoneFileDeletions :exec
 DELETE FROM file_deletions WHERE key = ANY(@keys::text[]);
@@ -79,12 +100,6 @@ DELETE FROM file_chunks WHERE key = $1;
 
 -- name: GetLinkPreview :one
 SELECT * FROM link_previews WHERE url = $1 AND fetched_at > now() - interval '1 day';
-
--- name: QueueOldPreviewImage :exec
--- A preview fetched again gives up its old image.
-INSERT INTO file_deletions (key)
-SELECT image_key FROM link_previews WHERE url = $1 AND image_key IS NOT NULL
-ON CONFLICT DO NOTHING;
 
 -- name: PutLinkPreview :one
 INSERT INTO link_previews (url, ok, title, description, site_name, image_key, fetched_at)
@@ -112,9 +127,14 @@ ON CONFLICT DO NOTHING;
 DELETE FROM message_previews WHERE message_id = @message_id AND NOT (url = ANY(@urls::text[]));
 
 -- name: ClearMessagePreviews :execrows
+-- Its sender takes a message's previews off, for good.
+WITH off AS (UPDATE messages SET previews_off = true WHERE id = $1)
 DELETE FROM message_previews WHERE message_id = $1;
+
+-- name: LockMessageByID :one
+SELECT * FROM messages WHERE id = $1 FOR UPDATE;
 
 -- name: ListMessagePreviews :many
 SELECT mp.message_id, lp.* FROM message_previews mp JOIN link_previews lp ON lp.url = mp.url
 WHERE mp.message_id = ANY(@ids::bigint[]) AND lp.ok
-ORDER BY mp.message_id, mp.position;
+ORDER BY mp.message_id, mp.position, mp.url;

@@ -10,8 +10,9 @@ SELECT EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = @conversation
 -- whom it mentions, move the sender's own watermarks to it, and bring the
 -- conversation back for members who deleted or archived it. No row means
 -- the sender is not a member, or the client_id is taken (a retry, or a
--- concurrent send won); the uploads it carries become its attachments: the caller rolls back, so no seq is used, and
--- looks which it was.
+-- concurrent send won): the caller rolls back, so no seq is used, and
+-- looks which it was. The uploads it names become its attachments; fewer
+-- than named (sent meanwhile by another send, or purged) rolls back too.
 WITH seq AS (
     UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = now(), change_xid = parley_xid()
     WHERE c.id = @conversation_id
@@ -29,6 +30,7 @@ WITH seq AS (
     UPDATE files f SET message_id = ins.id, conversation_id = ins.conversation_id,
         position = array_position(@upload_ids::bigint[], f.id)
     FROM ins WHERE f.id = ANY(@upload_ids::bigint[]) AND f.uploader_id = @sender_id AND f.message_id IS NULL
+    RETURNING f.id
 ), own AS (
     UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, ins.seq), read_seq = GREATEST(members.read_seq, ins.seq),
         hidden = false, archived = false, has_sent = true, change_xid = parley_xid()
@@ -42,7 +44,8 @@ WITH seq AS (
 )
 SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at, ins.reply_to_seq, ins.mention_all,
        coalesce((SELECT array_agg(revived.user_id) FROM revived), '{}')::bigint[] AS revived,
-       (SELECT count(*) FROM own)::bigint AS own_rows
+       (SELECT count(*) FROM own)::bigint AS own_rows,
+       (SELECT count(*) FROM attached)::bigint AS attached_rows
 FROM ins;
 
 -- name: GetSendContext :one

@@ -1,14 +1,17 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -201,7 +204,7 @@ func TestFilesInMessages(t *testing.T) {
 		!strings.Contains(r.Header.Get("Cache-Control"), "private") {
 		t.Fatalf("image headers %v", r.Header)
 	}
-	if pr := bob.get(pdf.URL); !strings.HasPrefix(pr.Header.Get("Content-Disposition"), "attachment") || pr.Header.Get("Content-Type") != "application/pdf" {
+	if pr := bob.get(pdf.URL); !strings.HasPrefix(pr.Header.Get("Content-Disposition"), "attachment") || pr.Header.Get("Content-Type") != "application/octet-stream" {
 		t.Fatalf("pdf headers %v", pr.Header)
 	}
 	if sr := bob.get(svg.URL); !strings.HasPrefix(sr.Header.Get("Content-Disposition"), "attachment") || sr.Header.Get("Content-Type") != "application/octet-stream" {
@@ -284,4 +287,165 @@ func TestRemovedMemberLosesFiles(t *testing.T) {
 	ge.admin.must(204, "DELETE", ge.path(fmt.Sprintf("/members/%d", ge.member.ID)), nil)
 	ge.member.must(404, "GET", a.URL, nil)
 	ge.removed.must(404, "GET", a.URL, nil)
+}
+
+// waitNoFiles waits until no file rows, stored chunks or queued deletions
+// are left (the postgres store).
+func waitNoFiles(t *testing.T, e *env) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var f, c, d int
+		e.srv.Accounts().DB.Pool.QueryRow(context.Background(),
+			"SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM file_chunks), (SELECT count(*) FROM file_deletions)").Scan(&f, &c, &d)
+		if f+c+d == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d files, %d chunks, %d deletions left", f, c, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestDeletedChannelErasesFiles: deleting a channel, or its group, deletes
+// the files sent in it, bytes and all.
+func TestDeletedChannelErasesFiles(t *testing.T) {
+	ge := newGroup(t)
+	var ch struct{ Conversation struct{ ID int64 } }
+	ge.owner.must(201, "POST", ge.path("/channels"), map[string]any{"name": "design"}).decode(t, &ch)
+	for i, conv := range []int64{ch.Conversation.ID, ge.general()} {
+		a := ge.owner.uploaded("plan.png", pngOf(t, 800, 600))
+		ge.owner.must(201, "POST", fmt.Sprintf("/api/v1/conversations/%d/messages", conv), map[string]any{"client_id": fmt.Sprint("f", i), "upload_ids": []int64{a.ID}})
+	}
+	ge.owner.must(204, "DELETE", ge.path(fmt.Sprintf("/channels/%d", ch.Conversation.ID)), nil)
+	var left int
+	e := ge.e
+	e.srv.Accounts().DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM files").Scan(&left)
+	if left != 1 {
+		t.Fatalf("%d files after the channel went, want the other channel's one", left)
+	}
+	ge.owner.must(204, "DELETE", ge.path(""), nil)
+	waitNoFiles(t, e)
+}
+
+// TestOneUploadTwoSends: two sends racing with the same upload: one gets
+// it, the other is refused, and no message goes out without its files.
+func TestOneUploadTwoSends(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.user("alice"), e.user("bob")
+	conv := alice.direct(bob)
+	path := fmt.Sprintf("/api/v1/conversations/%d/messages", conv.ID)
+	for round := range 5 {
+		a := alice.uploaded("one.txt", []byte("only once"))
+		codes := make(chan int, 2)
+		for i := range 2 {
+			go func() {
+				body, _ := json.Marshal(map[string]any{"client_id": fmt.Sprintf("r%d-%d", round, i), "upload_ids": []int64{a.ID}})
+				req, _ := http.NewRequest("POST", e.ts.URL+path, bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+alice.Token)
+				req.Header.Set("Content-Type", "application/json")
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					codes <- 0
+					return
+				}
+				res.Body.Close()
+				codes <- res.StatusCode
+			}()
+		}
+		c1, c2 := <-codes, <-codes
+		if c1+c2 != 201+400 {
+			t.Fatalf("round %d: %d and %d, want one 201 and one 400", round, c1, c2)
+		}
+	}
+	var n, empty int
+	e.srv.Accounts().DB.Pool.QueryRow(context.Background(),
+		"SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.message_id = m.id)) FROM messages m").Scan(&n, &empty)
+	if n != 5 || empty != 0 {
+		t.Fatalf("%d messages, %d without their file", n, empty)
+	}
+}
+
+// TestUploadCutOffAndInFlight: an upload whose body ends early is a 400 and
+// leaves nothing; a user has at most 4 uploads under way at once.
+func TestUploadCutOffAndInFlight(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user("alice")
+	head := func(mw *multipart.Writer) []byte {
+		var b bytes.Buffer
+		w := multipart.NewWriter(&b)
+		w.SetBoundary(mw.Boundary())
+		w.CreateFormFile("file", "part.bin")
+		return b.Bytes()
+	}
+	// cut off: the connection stops sending halfway through the declared length
+	conn, err := net.Dial("tcp", e.ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw := multipart.NewWriter(io.Discard)
+	h := head(mw)
+	fmt.Fprintf(conn, "POST /api/v1/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+		alice.Token, mw.FormDataContentType(), len(h)+1<<20)
+	conn.Write(h)
+	conn.Write(make([]byte, 300<<10))
+	conn.(*net.TCPConn).CloseWrite()
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	conn.Close()
+	if res.StatusCode != 400 || !strings.Contains(string(b), "cut off") {
+		t.Fatalf("cut off: %d %s", res.StatusCode, b)
+	}
+	waitNoFiles(t, e)
+
+	// four uploads held open; a fifth is told to wait
+	type held struct {
+		w    *io.PipeWriter
+		done chan int
+	}
+	var open []held
+	for range 4 {
+		pr, pw := io.Pipe()
+		mw := multipart.NewWriter(io.Discard)
+		req, _ := http.NewRequest("POST", e.ts.URL+"/api/v1/uploads", pr)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+alice.Token)
+		hd := held{w: pw, done: make(chan int, 1)}
+		go func() {
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				hd.done <- 0
+				return
+			}
+			res.Body.Close()
+			hd.done <- res.StatusCode
+		}()
+		go func() { pw.Write(head(mw)); pw.Write(make([]byte, 300<<10)) }()
+		open = append(open, hd)
+	}
+	// all four are in once each has a chunk stored
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		e.srv.Accounts().DB.Pool.QueryRow(context.Background(), "SELECT count(DISTINCT key) FROM file_chunks").Scan(&n)
+		if n == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d uploads under way, want 4", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r := alice.upload("fifth.txt", []byte("five")); r.Status != 429 || r.Header.Get("Retry-After") == "" || !strings.Contains(string(r.Body), "at once") {
+		t.Fatalf("a fifth upload at once: %d %s", r.Status, r.Body)
+	}
+	for _, hd := range open {
+		hd.w.Close() // cut off too
+		<-hd.done
+	}
+	alice.uploaded("after.txt", []byte("room again"))
 }

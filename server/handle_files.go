@@ -6,7 +6,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/parleychat/parley/server/chat"
@@ -93,6 +92,23 @@ func uploadErr(err error) error {
 	return err
 }
 
+// downloadIdle is how long a download may wait on a client that reads
+// nothing: each write must go out within it.
+const downloadIdle = 30 * time.Second
+
+// deadlineWriter moves the write deadline on before each write, so a big
+// download over a slow line is fine and a client that stops reading is
+// dropped.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	_ = d.rc.SetWriteDeadline(time.Now().Add(downloadIdle))
+	return d.ResponseWriter.Write(p)
+}
+
 // serveFile answers a file's bytes with the protocol's headers: no type
 // sniffing, a sandbox, inline only for raster images, Range and ETag.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f chat.OpenedFile) {
@@ -112,16 +128,17 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f chat.Opened
 			return
 		}
 	}
-	disposition := "attachment"
-	if images.Inline(ctype) {
-		disposition = "inline"
-	}
-	if ctype == "text/html" || strings.HasPrefix(ctype, "image/svg") {
-		ctype = "application/octet-stream" // never a page of this origin
+	disposition := "inline"
+	if !images.Inline(ctype) {
+		// the type is in the attachment's content_type; the answer is bytes
+		// to save, never something a browser renders (a PDF, XML, a page)
+		disposition, ctype = "attachment", "application/octet-stream"
 	}
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": f.Name}))
-	http.ServeContent(w, r, "", f.Modified, f)
+	rc := http.NewResponseController(w)
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+	http.ServeContent(&deadlineWriter{ResponseWriter: w, rc: rc}, r, "", f.Modified, f)
 }
 
 func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {

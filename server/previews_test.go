@@ -123,6 +123,25 @@ func TestLinkPreviews(t *testing.T) {
 	if len(got.Message.Previews) != 0 {
 		t.Fatal("the removed preview came back")
 	}
+	// taken off for good: an edit with a new link fetches nothing for it
+	alice.must(200, "PATCH", one, map[string]any{"body": body + " and " + site.URL + "/other"})
+	bw.expect("message.updated", "presence", "receipt", "conversation.updated").decode(t, &up)
+	if len(up.Message.Previews) != 0 {
+		t.Fatalf("previews after the edit %+v", up.Message.Previews)
+	}
+	// (the worker takes jobs in order: once a later message has its
+	// preview, an earlier job would have been done)
+	var later previewed
+	alice.must(201, "POST", path, map[string]any{"client_id": "p-after", "body": "later " + site.URL + "/article"}).decode(t, &later)
+	bw.expect("message.created", "presence", "conversation.updated", "receipt")
+	bw.expect("message.updated", "presence", "receipt", "conversation.updated").decode(t, &up)
+	if up.Message.Seq == sent.Message.Seq {
+		t.Fatalf("previews came back after the edit: %+v", up.Message.Previews)
+	}
+	bob.must(200, "GET", one, nil).decode(t, &got)
+	if len(got.Message.Previews) != 0 || otherHits.Load() != 0 {
+		t.Fatalf("previews %+v after the edit, %d fetches of the new link", got.Message.Previews, otherHits.Load())
+	}
 
 	// an edit that adds a link gets its preview; one that drops it loses it
 	var p3 previewed
@@ -142,6 +161,7 @@ func TestLinkPreviews(t *testing.T) {
 	}
 	// a deleted message keeps no previews
 	alice.must(204, "DELETE", fmt.Sprintf("%s/%d", path, sent.Message.Seq+1), nil)
+	alice.must(204, "DELETE", fmt.Sprintf("%s/%d", path, later.Message.Seq), nil)
 	var n int
 	e.srv.Accounts().DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM message_previews").Scan(&n)
 	if n != 0 {

@@ -27,7 +27,7 @@ WITH seq AS (
     INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, reply_to_seq, mention_all)
     SELECT $1, seq.last_seq, $2, $3, $4, $5::bigint, $6::boolean FROM seq
     ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING
-    RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid
+    RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off
 ), mentioned AS (
     INSERT INTO mentions (message_id, user_id, conversation_id, seq)
     SELECT ins.id, u, ins.conversation_id, ins.seq FROM ins CROSS JOIN unnest($7::bigint[]) AS u
@@ -35,6 +35,7 @@ WITH seq AS (
     UPDATE files f SET message_id = ins.id, conversation_id = ins.conversation_id,
         position = array_position($8::bigint[], f.id)
     FROM ins WHERE f.id = ANY($8::bigint[]) AND f.uploader_id = $2 AND f.message_id IS NULL
+    RETURNING f.id
 ), own AS (
     UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, ins.seq), read_seq = GREATEST(members.read_seq, ins.seq),
         hidden = false, archived = false, has_sent = true, change_xid = parley_xid()
@@ -48,7 +49,8 @@ WITH seq AS (
 )
 SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at, ins.reply_to_seq, ins.mention_all,
        coalesce((SELECT array_agg(revived.user_id) FROM revived), '{}')::bigint[] AS revived,
-       (SELECT count(*) FROM own)::bigint AS own_rows
+       (SELECT count(*) FROM own)::bigint AS own_rows,
+       (SELECT count(*) FROM attached)::bigint AS attached_rows
 FROM ins
 `
 
@@ -81,6 +83,7 @@ type SendMessageRow struct {
 	MentionAll     bool
 	Revived        []int64
 	OwnRows        int64
+	AttachedRows   int64
 }
 
 // The send, in one statement: take the next seq (the conversation's row
@@ -88,8 +91,9 @@ type SendMessageRow struct {
 // whom it mentions, move the sender's own watermarks to it, and bring the
 // conversation back for members who deleted or archived it. No row means
 // the sender is not a member, or the client_id is taken (a retry, or a
-// concurrent send won); the uploads it carries become its attachments: the caller rolls back, so no seq is used, and
-// looks which it was.
+// concurrent send won): the caller rolls back, so no seq is used, and
+// looks which it was. The uploads it names become its attachments; fewer
+// than named (sent meanwhile by another send, or purged) rolls back too.
 func (q *Queries) SendMessage(ctx context.Context, arg []SendMessageParams) *SendMessageBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range arg {
@@ -132,6 +136,7 @@ func (b *SendMessageBatchResults) QueryRow(f func(int, SendMessageRow, error)) {
 			&i.MentionAll,
 			&i.Revived,
 			&i.OwnRows,
+			&i.AttachedRows,
 		)
 		if f != nil {
 			f(t, i, err)

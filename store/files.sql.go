@@ -52,10 +52,46 @@ func (q *Queries) ChunkedSize(ctx context.Context, key string) (ChunkedSizeRow, 
 	return i, err
 }
 
+const claimThumbnail = `-- name: ClaimThumbnail :one
+UPDATE files SET thumb_attempts = thumb_attempts + 1, thumb_claimed = now()
+WHERE id = $1 AND thumb_state = 'pending' AND thumb_attempts < 3
+  AND (thumb_claimed IS NULL OR thumb_claimed < now() - interval '5 minutes')
+RETURNING id, uploader_id, name, content_type, size, sha256, width, height, key, thumb_key, thumb_state, message_id, conversation_id, position, created_at, thumb_attempts, thumb_claimed
+`
+
+// One node at a time makes a thumbnail, three tries at most (a decode that
+// brought its node down is not tried forever); a claim lapses after 5 min.
+func (q *Queries) ClaimThumbnail(ctx context.Context, id int64) (File, error) {
+	row := q.db.QueryRow(ctx, claimThumbnail, id)
+	var i File
+	err := row.Scan(
+		&i.ID,
+		&i.UploaderID,
+		&i.Name,
+		&i.ContentType,
+		&i.Size,
+		&i.Sha256,
+		&i.Width,
+		&i.Height,
+		&i.Key,
+		&i.ThumbKey,
+		&i.ThumbState,
+		&i.MessageID,
+		&i.ConversationID,
+		&i.Position,
+		&i.CreatedAt,
+		&i.ThumbAttempts,
+		&i.ThumbClaimed,
+	)
+	return i, err
+}
+
 const clearMessagePreviews = `-- name: ClearMessagePreviews :execrows
+WITH off AS (UPDATE messages SET previews_off = true WHERE id = $1)
 DELETE FROM message_previews WHERE message_id = $1
 `
 
+// Its sender takes a message's previews off, for good.
 func (q *Queries) ClearMessagePreviews(ctx context.Context, messageID int64) (int64, error) {
 	result, err := q.db.Exec(ctx, clearMessagePreviews, messageID)
 	if err != nil {
@@ -67,7 +103,7 @@ func (q *Queries) ClearMessagePreviews(ctx context.Context, messageID int64) (in
 const createFile = `-- name: CreateFile :one
 INSERT INTO files (uploader_id, name, content_type, size, sha256, width, height, key, thumb_state)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, uploader_id, name, content_type, size, sha256, width, height, key, thumb_key, thumb_state, message_id, conversation_id, position, created_at
+RETURNING id, uploader_id, name, content_type, size, sha256, width, height, key, thumb_key, thumb_state, message_id, conversation_id, position, created_at, thumb_attempts, thumb_claimed
 `
 
 type CreateFileParams struct {
@@ -111,6 +147,8 @@ func (q *Queries) CreateFile(ctx context.Context, arg CreateFileParams) (File, e
 		&i.ConversationID,
 		&i.Position,
 		&i.CreatedAt,
+		&i.ThumbAttempts,
+		&i.ThumbClaimed,
 	)
 	return i, err
 }
@@ -134,28 +172,22 @@ func (q *Queries) DoneFileDeletions(ctx context.Context, keys []string) error {
 }
 
 const dropMessageFiles = `-- name: DropMessageFiles :exec
-WITH gone AS (DELETE FROM files WHERE message_id = $1 RETURNING key, thumb_key)
-INSERT INTO file_deletions (key)
-SELECT key FROM gone UNION SELECT thumb_key FROM gone WHERE thumb_key IS NOT NULL
-ON CONFLICT DO NOTHING
+DELETE FROM files WHERE message_id = $1
 `
 
-// A deleted message's files: their rows go, their bytes are queued for
-// the store.
+// A deleted message's files; the files_gone trigger queues their bytes.
 func (q *Queries) DropMessageFiles(ctx context.Context, messageID *int64) error {
 	_, err := q.db.Exec(ctx, dropMessageFiles, messageID)
 	return err
 }
 
 const dropStalePreviews = `-- name: DropStalePreviews :execrows
-WITH gone AS (DELETE FROM link_previews lp WHERE fetched_at < now() - interval '1 day'
-    AND NOT EXISTS (SELECT 1 FROM message_previews mp WHERE mp.url = lp.url) RETURNING image_key)
-INSERT INTO file_deletions (key)
-SELECT image_key FROM gone WHERE image_key IS NOT NULL
-ON CONFLICT DO NOTHING
+DELETE FROM link_previews lp WHERE fetched_at < now() - interval '1 day'
+    AND NOT EXISTS (SELECT 1 FROM message_previews mp WHERE mp.url = lp.url)
 `
 
-// Previews older than a day that no message shows any more.
+// Previews older than a day that no message shows any more (their images
+// are queued by a trigger).
 func (q *Queries) DropStalePreviews(ctx context.Context) (int64, error) {
 	result, err := q.db.Exec(ctx, dropStalePreviews)
 	if err != nil {
@@ -165,10 +197,7 @@ func (q *Queries) DropStalePreviews(ctx context.Context) (int64, error) {
 }
 
 const dropStaleUploads = `-- name: DropStaleUploads :execrows
-WITH gone AS (DELETE FROM files WHERE message_id IS NULL AND created_at < now() - make_interval(secs => $1::float8) RETURNING key, thumb_key)
-INSERT INTO file_deletions (key)
-SELECT key FROM gone UNION SELECT thumb_key FROM gone WHERE thumb_key IS NOT NULL
-ON CONFLICT DO NOTHING
+DELETE FROM files WHERE message_id IS NULL AND created_at < now() - make_interval(secs => $1::float8)
 `
 
 // Uploads no message carried within a day.
@@ -197,7 +226,7 @@ func (q *Queries) GetChunk(ctx context.Context, arg GetChunkParams) ([]byte, err
 }
 
 const getFile = `-- name: GetFile :one
-SELECT id, uploader_id, name, content_type, size, sha256, width, height, key, thumb_key, thumb_state, message_id, conversation_id, position, created_at FROM files WHERE id = $1
+SELECT id, uploader_id, name, content_type, size, sha256, width, height, key, thumb_key, thumb_state, message_id, conversation_id, position, created_at, thumb_attempts, thumb_claimed FROM files WHERE id = $1
 `
 
 func (q *Queries) GetFile(ctx context.Context, id int64) (File, error) {
@@ -219,6 +248,8 @@ func (q *Queries) GetFile(ctx context.Context, id int64) (File, error) {
 		&i.ConversationID,
 		&i.Position,
 		&i.CreatedAt,
+		&i.ThumbAttempts,
+		&i.ThumbClaimed,
 	)
 	return i, err
 }
@@ -265,7 +296,7 @@ func (q *Queries) GetPreviewImageKey(ctx context.Context, arg GetPreviewImageKey
 }
 
 const getReadableFile = `-- name: GetReadableFile :one
-SELECT f.id, f.uploader_id, f.name, f.content_type, f.size, f.sha256, f.width, f.height, f.key, f.thumb_key, f.thumb_state, f.message_id, f.conversation_id, f.position, f.created_at FROM files f
+SELECT f.id, f.uploader_id, f.name, f.content_type, f.size, f.sha256, f.width, f.height, f.key, f.thumb_key, f.thumb_state, f.message_id, f.conversation_id, f.position, f.created_at, f.thumb_attempts, f.thumb_claimed FROM files f
 WHERE f.id = $1 AND (f.uploader_id = $2 OR EXISTS (
     SELECT 1 FROM members m JOIN messages x ON x.id = f.message_id
     WHERE m.conversation_id = f.conversation_id AND m.user_id = $2 AND x.seq > m.cleared_seq AND NOT x.deleted))
@@ -297,8 +328,20 @@ func (q *Queries) GetReadableFile(ctx context.Context, arg GetReadableFileParams
 		&i.ConversationID,
 		&i.Position,
 		&i.CreatedAt,
+		&i.ThumbAttempts,
+		&i.ThumbClaimed,
 	)
 	return i, err
+}
+
+const giveUpThumbnails = `-- name: GiveUpThumbnails :exec
+UPDATE files SET thumb_state = 'failed' WHERE thumb_state = 'pending' AND thumb_attempts >= 3
+  AND thumb_claimed < now() - interval '5 minutes'
+`
+
+func (q *Queries) GiveUpThumbnails(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, giveUpThumbnails)
+	return err
 }
 
 const keepMessagePreviews = `-- name: KeepMessagePreviews :execrows
@@ -319,23 +362,46 @@ func (q *Queries) KeepMessagePreviews(ctx context.Context, arg KeepMessagePrevie
 	return result.RowsAffected(), nil
 }
 
-const listFileDeletions = `-- name: ListFileDeletions :many
-SELECT key FROM file_deletions ORDER BY created_at LIMIT $1
+const leaseKey = `-- name: LeaseKey :exec
+INSERT INTO file_deletions (key, created_at) VALUES ($1, now() + interval '1 day')
+ON CONFLICT (key) DO NOTHING
 `
 
-func (q *Queries) ListFileDeletions(ctx context.Context, limit int32) ([]string, error) {
+// Bytes about to be written under key: deleted in a day unless a row
+// refers to them by then.
+func (q *Queries) LeaseKey(ctx context.Context, key string) error {
+	_, err := q.db.Exec(ctx, leaseKey, key)
+	return err
+}
+
+const listFileDeletions = `-- name: ListFileDeletions :many
+SELECT d.key,
+       (EXISTS (SELECT 1 FROM files f WHERE f.key = d.key)
+        OR EXISTS (SELECT 1 FROM files f WHERE f.thumb_key = d.key)
+        OR EXISTS (SELECT 1 FROM link_previews lp WHERE lp.image_key = d.key))::boolean AS referenced
+FROM file_deletions d WHERE d.created_at <= now() ORDER BY d.created_at LIMIT $1
+`
+
+type ListFileDeletionsRow struct {
+	Key        string
+	Referenced bool
+}
+
+// Keys due for deletion, and whether a row still refers to one (a lease
+// whose bytes were kept after all): those are only struck off.
+func (q *Queries) ListFileDeletions(ctx context.Context, limit int32) ([]ListFileDeletionsRow, error) {
 	rows, err := q.db.Query(ctx, listFileDeletions, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []string{}
+	items := []ListFileDeletionsRow{}
 	for rows.Next() {
-		var key string
-		if err := rows.Scan(&key); err != nil {
+		var i ListFileDeletionsRow
+		if err := rows.Scan(&i.Key, &i.Referenced); err != nil {
 			return nil, err
 		}
-		items = append(items, key)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -344,7 +410,7 @@ func (q *Queries) ListFileDeletions(ctx context.Context, limit int32) ([]string,
 }
 
 const listMessageFiles = `-- name: ListMessageFiles :many
-SELECT id, uploader_id, name, content_type, size, sha256, width, height, key, thumb_key, thumb_state, message_id, conversation_id, position, created_at FROM files WHERE message_id = ANY($1::bigint[]) ORDER BY message_id, position
+SELECT id, uploader_id, name, content_type, size, sha256, width, height, key, thumb_key, thumb_state, message_id, conversation_id, position, created_at, thumb_attempts, thumb_claimed FROM files WHERE message_id = ANY($1::bigint[]) ORDER BY message_id, position
 `
 
 func (q *Queries) ListMessageFiles(ctx context.Context, ids []int64) ([]File, error) {
@@ -372,6 +438,8 @@ func (q *Queries) ListMessageFiles(ctx context.Context, ids []int64) ([]File, er
 			&i.ConversationID,
 			&i.Position,
 			&i.CreatedAt,
+			&i.ThumbAttempts,
+			&i.ThumbClaimed,
 		); err != nil {
 			return nil, err
 		}
@@ -386,7 +454,7 @@ func (q *Queries) ListMessageFiles(ctx context.Context, ids []int64) ([]File, er
 const listMessagePreviews = `-- name: ListMessagePreviews :many
 SELECT mp.message_id, lp.url, lp.ok, lp.title, lp.description, lp.site_name, lp.image_key, lp.fetched_at FROM message_previews mp JOIN link_previews lp ON lp.url = mp.url
 WHERE mp.message_id = ANY($1::bigint[]) AND lp.ok
-ORDER BY mp.message_id, mp.position
+ORDER BY mp.message_id, mp.position, mp.url
 `
 
 type ListMessagePreviewsRow struct {
@@ -430,38 +498,24 @@ func (q *Queries) ListMessagePreviews(ctx context.Context, ids []int64) ([]ListM
 }
 
 const listPendingThumbnails = `-- name: ListPendingThumbnails :many
-SELECT id, uploader_id, name, content_type, size, sha256, width, height, key, thumb_key, thumb_state, message_id, conversation_id, position, created_at FROM files WHERE thumb_state = 'pending' AND created_at < now() - interval '1 minute' ORDER BY id LIMIT 20
+SELECT id FROM files WHERE thumb_state = 'pending' AND created_at < now() - interval '1 minute'
+  AND thumb_attempts < 3 AND (thumb_claimed IS NULL OR thumb_claimed < now() - interval '5 minutes')
+ORDER BY id LIMIT 20
 `
 
-func (q *Queries) ListPendingThumbnails(ctx context.Context) ([]File, error) {
+func (q *Queries) ListPendingThumbnails(ctx context.Context) ([]int64, error) {
 	rows, err := q.db.Query(ctx, listPendingThumbnails)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []File{}
+	items := []int64{}
 	for rows.Next() {
-		var i File
-		if err := rows.Scan(
-			&i.ID,
-			&i.UploaderID,
-			&i.Name,
-			&i.ContentType,
-			&i.Size,
-			&i.Sha256,
-			&i.Width,
-			&i.Height,
-			&i.Key,
-			&i.ThumbKey,
-			&i.ThumbState,
-			&i.MessageID,
-			&i.ConversationID,
-			&i.Position,
-			&i.CreatedAt,
-		); err != nil {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -470,7 +524,7 @@ func (q *Queries) ListPendingThumbnails(ctx context.Context) ([]File, error) {
 }
 
 const listUnsentUploads = `-- name: ListUnsentUploads :many
-SELECT id, uploader_id, name, content_type, size, sha256, width, height, key, thumb_key, thumb_state, message_id, conversation_id, position, created_at FROM files WHERE id = ANY($1::bigint[]) AND uploader_id = $2 AND message_id IS NULL
+SELECT id, uploader_id, name, content_type, size, sha256, width, height, key, thumb_key, thumb_state, message_id, conversation_id, position, created_at, thumb_attempts, thumb_claimed FROM files WHERE id = ANY($1::bigint[]) AND uploader_id = $2 AND message_id IS NULL
 `
 
 type ListUnsentUploadsParams struct {
@@ -504,6 +558,8 @@ func (q *Queries) ListUnsentUploads(ctx context.Context, arg ListUnsentUploadsPa
 			&i.ConversationID,
 			&i.Position,
 			&i.CreatedAt,
+			&i.ThumbAttempts,
+			&i.ThumbClaimed,
 		); err != nil {
 			return nil, err
 		}
@@ -513,6 +569,32 @@ func (q *Queries) ListUnsentUploads(ctx context.Context, arg ListUnsentUploadsPa
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockMessageByID = `-- name: LockMessageByID :one
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) LockMessageByID(ctx context.Context, id int64) (Message, error) {
+	row := q.db.QueryRow(ctx, lockMessageByID, id)
+	var i Message
+	err := row.Scan(
+		&i.ID,
+		&i.ConversationID,
+		&i.Seq,
+		&i.SenderID,
+		&i.ClientID,
+		&i.Body,
+		&i.CreatedAt,
+		&i.EditedAt,
+		&i.Deleted,
+		&i.Version,
+		&i.ReplyToSeq,
+		&i.MentionAll,
+		&i.UpdatedXid,
+		&i.PreviewsOff,
+	)
+	return i, err
 }
 
 const putChunk = `-- name: PutChunk :exec
@@ -569,15 +651,13 @@ func (q *Queries) PutLinkPreview(ctx context.Context, arg PutLinkPreviewParams) 
 	return i, err
 }
 
-const queueOldPreviewImage = `-- name: QueueOldPreviewImage :exec
-INSERT INTO file_deletions (key)
-SELECT image_key FROM link_previews WHERE url = $1 AND image_key IS NOT NULL
-ON CONFLICT DO NOTHING
+const releaseKey = `-- name: ReleaseKey :exec
+DELETE FROM file_deletions WHERE key = $1 AND created_at > now()
 `
 
-// A preview fetched again gives up its old image.
-func (q *Queries) QueueOldPreviewImage(ctx context.Context, url string) error {
-	_, err := q.db.Exec(ctx, queueOldPreviewImage, url)
+// A row refers to the key now: its lease goes (a queued deletion stays).
+func (q *Queries) ReleaseKey(ctx context.Context, key string) error {
+	_, err := q.db.Exec(ctx, releaseKey, key)
 	return err
 }
 
@@ -601,7 +681,7 @@ func (q *Queries) SetMessagePreviews(ctx context.Context, arg SetMessagePreviews
 }
 
 const setThumbnail = `-- name: SetThumbnail :one
-UPDATE files SET thumb_key = $2, thumb_state = $3 WHERE id = $1 AND thumb_state = 'pending' RETURNING id, uploader_id, name, content_type, size, sha256, width, height, key, thumb_key, thumb_state, message_id, conversation_id, position, created_at
+UPDATE files SET thumb_key = $2, thumb_state = $3 WHERE id = $1 AND thumb_state = 'pending' RETURNING id, uploader_id, name, content_type, size, sha256, width, height, key, thumb_key, thumb_state, message_id, conversation_id, position, created_at, thumb_attempts, thumb_claimed
 `
 
 type SetThumbnailParams struct {
@@ -630,6 +710,8 @@ func (q *Queries) SetThumbnail(ctx context.Context, arg SetThumbnailParams) (Fil
 		&i.ConversationID,
 		&i.Position,
 		&i.CreatedAt,
+		&i.ThumbAttempts,
+		&i.ThumbClaimed,
 	)
 	return i, err
 }

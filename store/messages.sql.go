@@ -68,7 +68,7 @@ func (q *Queries) AddRevision(ctx context.Context, arg AddRevisionParams) error 
 
 const bumpMessage = `-- name: BumpMessage :one
 UPDATE messages SET version = version + 1, updated_xid = parley_xid() WHERE id = $1
-RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid
+RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off
 `
 
 // A change beside the message (a reaction): a new version.
@@ -89,6 +89,7 @@ func (q *Queries) BumpMessage(ctx context.Context, id int64) (Message, error) {
 		&i.ReplyToSeq,
 		&i.MentionAll,
 		&i.UpdatedXid,
+		&i.PreviewsOff,
 	)
 	return i, err
 }
@@ -131,7 +132,7 @@ const editMessage = `-- name: EditMessage :one
 UPDATE messages SET body = $1, edited_at = now(), mention_all = $2,
     version = version + 1, updated_xid = parley_xid()
 WHERE id = $3
-RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid
+RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off
 `
 
 type EditMessageParams struct {
@@ -157,6 +158,7 @@ func (q *Queries) EditMessage(ctx context.Context, arg EditMessageParams) (Messa
 		&i.ReplyToSeq,
 		&i.MentionAll,
 		&i.UpdatedXid,
+		&i.PreviewsOff,
 	)
 	return i, err
 }
@@ -178,7 +180,7 @@ func (q *Queries) EraseMessage(ctx context.Context, id int64) error {
 }
 
 const getMessage = `-- name: GetMessage :one
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid FROM messages WHERE conversation_id = $1 AND seq = $2
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages WHERE conversation_id = $1 AND seq = $2
 `
 
 type GetMessageParams struct {
@@ -203,12 +205,13 @@ func (q *Queries) GetMessage(ctx context.Context, arg GetMessageParams) (Message
 		&i.ReplyToSeq,
 		&i.MentionAll,
 		&i.UpdatedXid,
+		&i.PreviewsOff,
 	)
 	return i, err
 }
 
 const getMessageByClientID = `-- name: GetMessageByClientID :one
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3
 `
 
 type GetMessageByClientIDParams struct {
@@ -234,6 +237,7 @@ func (q *Queries) GetMessageByClientID(ctx context.Context, arg GetMessageByClie
 		&i.ReplyToSeq,
 		&i.MentionAll,
 		&i.UpdatedXid,
+		&i.PreviewsOff,
 	)
 	return i, err
 }
@@ -386,7 +390,7 @@ func (q *Queries) ListMessageEmoji(ctx context.Context, messageID int64) ([]stri
 }
 
 const listMessagesAfter = `-- name: ListMessagesAfter :many
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid FROM messages
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages
 WHERE conversation_id = $1 AND seq > $2::bigint
 ORDER BY seq
 LIMIT $3
@@ -421,6 +425,7 @@ func (q *Queries) ListMessagesAfter(ctx context.Context, arg ListMessagesAfterPa
 			&i.ReplyToSeq,
 			&i.MentionAll,
 			&i.UpdatedXid,
+			&i.PreviewsOff,
 		); err != nil {
 			return nil, err
 		}
@@ -433,7 +438,7 @@ func (q *Queries) ListMessagesAfter(ctx context.Context, arg ListMessagesAfterPa
 }
 
 const listMessagesBefore = `-- name: ListMessagesBefore :many
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid FROM messages
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages
 WHERE conversation_id = $1 AND seq < $2::bigint AND seq > $3::bigint
 ORDER BY seq DESC
 LIMIT $4
@@ -474,6 +479,7 @@ func (q *Queries) ListMessagesBefore(ctx context.Context, arg ListMessagesBefore
 			&i.ReplyToSeq,
 			&i.MentionAll,
 			&i.UpdatedXid,
+			&i.PreviewsOff,
 		); err != nil {
 			return nil, err
 		}
@@ -549,7 +555,7 @@ func (q *Queries) ListRevisions(ctx context.Context, messageID int64) ([]ListRev
 }
 
 const listUpdatedMessages = `-- name: ListUpdatedMessages :many
-SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, m.created_at, m.edited_at, m.deleted, m.version, m.reply_to_seq, m.mention_all, m.updated_xid FROM messages m
+SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, m.created_at, m.edited_at, m.deleted, m.version, m.reply_to_seq, m.mention_all, m.updated_xid, m.previews_off FROM messages m
 JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = $1
 WHERE m.updated_xid IS NOT NULL AND m.updated_xid >= $2::bigint AND m.seq > mb.cleared_seq
   AND parley_changed_since(m.updated_xid, $3::text)
@@ -595,6 +601,7 @@ func (q *Queries) ListUpdatedMessages(ctx context.Context, arg ListUpdatedMessag
 			&i.ReplyToSeq,
 			&i.MentionAll,
 			&i.UpdatedXid,
+			&i.PreviewsOff,
 		); err != nil {
 			return nil, err
 		}
@@ -607,7 +614,7 @@ func (q *Queries) ListUpdatedMessages(ctx context.Context, arg ListUpdatedMessag
 }
 
 const lockMessage = `-- name: LockMessage :one
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid FROM messages WHERE conversation_id = $1 AND seq = $2 FOR UPDATE
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages WHERE conversation_id = $1 AND seq = $2 FOR UPDATE
 `
 
 type LockMessageParams struct {
@@ -634,6 +641,7 @@ func (q *Queries) LockMessage(ctx context.Context, arg LockMessageParams) (Messa
 		&i.ReplyToSeq,
 		&i.MentionAll,
 		&i.UpdatedXid,
+		&i.PreviewsOff,
 	)
 	return i, err
 }
@@ -660,7 +668,7 @@ const tombstoneMessage = `-- name: TombstoneMessage :one
 UPDATE messages SET body = '', deleted = true, mention_all = false,
     version = version + 1, updated_xid = parley_xid()
 WHERE id = $1
-RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid
+RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off
 `
 
 // A deleted message keeps its seq, and nothing of what it said.
@@ -681,6 +689,7 @@ func (q *Queries) TombstoneMessage(ctx context.Context, id int64) (Message, erro
 		&i.ReplyToSeq,
 		&i.MentionAll,
 		&i.UpdatedXid,
+		&i.PreviewsOff,
 	)
 	return i, err
 }

@@ -43,6 +43,8 @@ type File struct {
 	ConversationID *int64
 	Position       int32
 	CreatedAt      time.Time
+	ThumbAttempts  int32
+	ThumbClaimed   *time.Time
 }
 
 type FileChunk struct {
@@ -175,6 +177,7 @@ type Message struct {
 	ReplyToSeq     *int64
 	MentionAll     bool
 	UpdatedXid     *int64
+	PreviewsOff    bool
 }
 
 type MessagePreview struct {

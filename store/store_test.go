@@ -106,7 +106,11 @@ func TestUpgradeFromVersion1(t *testing.T) {
 			SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || coalesce(column_default, '') || ' ' || is_nullable AS x
 			FROM information_schema.columns WHERE table_schema = 'public'
 			UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
-			UNION ALL SELECT 'view ' || pg_get_viewdef('member_conversations'::regclass)) c`).Scan(&out)
+			UNION ALL SELECT 'view ' || pg_get_viewdef('member_conversations'::regclass)
+			UNION ALL SELECT 'trigger ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal
+			UNION ALL SELECT 'function ' || p.proname || ' ' || p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
+			UNION ALL SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+			FROM pg_constraint WHERE connamespace = 'public'::regnamespace) c`).Scan(&out)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -160,6 +160,17 @@ test('images by the button and by paste, a PDF, a retried and a canceled upload'
   await expect(bubble(a, 'my notes')).toHaveCount(1)
   await expect(bubble(b, 'my notes')).toHaveCount(1)
 
+  // one that cannot go is discarded: it leaves the list and is never sent
+  await a.route('**/api/v1/uploads', (route) => route.fulfill({ status: 413, contentType: 'application/json',
+    body: JSON.stringify({ error: { code: 'too_large', message: 'A file is at most 1 MiB.' } }) }))
+  await a.getByTestId('file-input').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1024, 1) })
+  await composer.fill('too big to go')
+  await composer.press('Enter')
+  await expect(bubble(a, 'too big to go').getByRole('alert')).toContainText('A file is at most 1 MiB.')
+  await bubble(a, 'too big to go').getByRole('button', { name: 'Discard' }).click()
+  await expect(bubble(a, 'too big to go')).toHaveCount(0)
+  await a.unroute('**/api/v1/uploads')
+
   // an upload canceled while it is under way: the message goes without it
   let release
   const held = new Promise((r) => (release = r))
@@ -212,7 +223,7 @@ test('a link gets a preview card, and its sender can take it off', async ({ brow
     await expect(card).toContainText('Parley News')
     await expect(card.getByRole('link', { name: 'Parley 2.0 released' })).toHaveAttribute('href', link)
     const img = card.locator('img')
-    await expect(img).toHaveAttribute('src', /^\/api\/v1\/conversations\/\d+\/messages\/\d+\/previews\/1\/image$/)
+    await expect(img).toHaveAttribute('src', /^\/api\/v1\/conversations\/\d+\/messages\/\d+\/previews\/1\/image\?v=[0-9a-f]+$/)
     await expect.poll(() => img.evaluate((i) => i.naturalWidth)).toBeGreaterThan(0)
     expect(hits).toBe(1)
     // only the sender has the button; taking it off reaches the other browser

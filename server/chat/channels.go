@@ -76,7 +76,7 @@ func (s *Service) DeleteChannel(ctx context.Context, me Actor, gid, cid int64) e
 	if _, err := s.requireRole(ctx, me, gid, RoleAdmin); err != nil {
 		return err
 	}
-	return s.change(ctx, func(q *store.Queries, ob *outbox) error {
+	err := s.change(ctx, func(q *store.Queries, ob *outbox) error {
 		channels, err := q.ListGroupChannelIDs(ctx, gid)
 		if err != nil {
 			return err
@@ -105,4 +105,8 @@ func (s *Service) DeleteChannel(ctx context.Context, me Actor, gid, cid int64) e
 			Frame: EncodeFrame(FrameConversationRemoved, ConversationRemovedData{ConversationID: cid})})
 		return groupChanged(ctx, q, ob, gid)
 	})
+	if err == nil {
+		s.filesWork.deleted() // its messages' files went with it: their bytes go now
+	}
+	return err
 }

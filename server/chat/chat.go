@@ -69,6 +69,7 @@ type Service struct {
 	files       files.Store
 	maxUpload   int64
 	uploadQuota int64
+	uploading   inFlight
 	filesWork   *filesWorker
 	previewer   Previewer
 	previewWork *previewWorker

@@ -16,20 +16,24 @@ import (
 // message's, and uploads never sent within a day. Thumbnails a node did
 // not finish (it stopped) are picked up by any node a minute later.
 type filesWorker struct {
-	s     *Service
-	mu    sync.Mutex
-	queue []int64
-	wake  chan struct{}
-	gone  chan struct{}
+	s      *Service
+	mu     sync.Mutex
+	queue  []int64
+	queued map[int64]bool
+	wake   chan struct{}
+	gone   chan struct{}
 }
 
 func newFilesWorker(s *Service) *filesWorker {
-	return &filesWorker{s: s, wake: make(chan struct{}, 1), gone: make(chan struct{}, 1)}
+	return &filesWorker{s: s, queued: map[int64]bool{}, wake: make(chan struct{}, 1), gone: make(chan struct{}, 1)}
 }
 
 func (w *filesWorker) thumb(id int64) {
 	w.mu.Lock()
-	w.queue = append(w.queue, id)
+	if !w.queued[id] {
+		w.queued[id] = true
+		w.queue = append(w.queue, id)
+	}
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -78,6 +82,7 @@ func (w *filesWorker) thumbnails() {
 		}
 		id := w.queue[0]
 		w.queue = w.queue[1:]
+		delete(w.queued, id)
 		w.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		if err := w.s.makeThumbnail(ctx, id); err != nil {
@@ -90,12 +95,13 @@ func (w *filesWorker) thumbnails() {
 func (w *filesWorker) pickUpStale() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	rows, err := w.s.db.ListPendingThumbnails(ctx)
+	_ = w.s.db.GiveUpThumbnails(ctx)
+	ids, err := w.s.db.ListPendingThumbnails(ctx)
 	if err != nil {
 		return
 	}
-	for _, f := range rows {
-		w.thumb(f.ID)
+	for _, id := range ids {
+		w.thumb(id)
 	}
 }
 
@@ -127,11 +133,13 @@ func (w *filesWorker) deleteBytes() {
 		}
 		var done []string
 		for _, k := range keys {
-			if err := w.s.files.Delete(ctx, k); err != nil {
-				w.s.warn("file bytes not deleted", "err", err)
-				continue
+			if !k.Referenced { // a lease whose bytes were kept: struck off only
+				if err := w.s.files.Delete(ctx, k.Key); err != nil {
+					w.s.warn("file bytes not deleted", "err", err)
+					continue
+				}
 			}
-			done = append(done, k)
+			done = append(done, k.Key)
 		}
 		if err := w.s.db.DoneFileDeletions(ctx, done); err != nil || len(done) < len(keys) {
 			return
@@ -142,11 +150,15 @@ func (w *filesWorker) deleteBytes() {
 // makeThumbnail makes a file's thumbnail; if a message carries the file by
 // then, the message gets a new version with it.
 func (s *Service) makeThumbnail(ctx context.Context, id int64) error {
-	f, err := s.db.GetFile(ctx, id)
+	f, err := s.db.ClaimThumbnail(ctx, id)
 	if store.IsNotFound(err) {
-		return nil // deleted meanwhile
-	} else if err != nil || f.ThumbState != "pending" {
+		return nil // deleted meanwhile, made, given up, or another node has it
+	} else if err != nil {
 		return err
+	}
+	if f.Size > images.MaxSourceBytes {
+		_, _ = s.db.SetThumbnail(ctx, store.SetThumbnailParams{ID: id, ThumbState: "failed"})
+		return nil
 	}
 	fail := func(err error) error {
 		_, _ = s.db.SetThumbnail(ctx, store.SetThumbnailParams{ID: id, ThumbState: "failed"})
@@ -156,24 +168,29 @@ func (s *Service) makeThumbnail(ctx context.Context, id int64) error {
 	if err != nil {
 		return fail(err)
 	}
-	data, err := io.ReadAll(io.LimitReader(src, s.maxUpload+1))
+	data, err := io.ReadAll(io.LimitReader(src, images.MaxSourceBytes+1))
 	src.Close()
 	if err != nil {
 		return fail(err)
 	}
-	thumb, _, err := images.Thumbnail(data, f.ContentType)
+	thumb, err := s.thumbnail(data, f.ContentType)
 	if err != nil {
 		return fail(err)
 	}
-	key := newKey()
-	if _, err := s.files.Put(ctx, key, bytes.NewReader(thumb)); err != nil {
+	key, err := s.putLeased(ctx, bytes.NewReader(thumb))
+	if err != nil {
 		return fail(err)
 	}
 	f, err = s.db.SetThumbnail(ctx, store.SetThumbnailParams{ID: id, ThumbKey: &key, ThumbState: "ready"})
 	if store.IsNotFound(err) { // deleted meanwhile, or made by another node
-		return s.files.Delete(ctx, key)
-	} else if err != nil || f.MessageID == nil {
-		return err
+		s.dropLeased(ctx, key)
+		return nil
+	} else if err != nil {
+		return err // the lease takes the bytes back
+	}
+	_ = s.db.ReleaseKey(ctx, key)
+	if f.MessageID == nil {
+		return nil
 	}
 	return s.change(ctx, func(q *store.Queries, ob *outbox) error {
 		m, err := q.BumpMessage(ctx, *f.MessageID)
@@ -183,4 +200,35 @@ func (s *Service) makeThumbnail(ctx context.Context, id int64) error {
 		_, err = updated(ctx, q, ob, m)
 		return err
 	})
+}
+
+// putLeased stores bytes under a new key with a lease: should no row come
+// to refer to them within a day (a crash, a failed transaction), the
+// deletion worker takes them back. The caller releases the lease once a
+// row refers to the key.
+func (s *Service) putLeased(ctx context.Context, r io.Reader) (string, error) {
+	key := newKey()
+	if err := s.db.LeaseKey(ctx, key); err != nil {
+		return "", err
+	}
+	if _, err := s.files.Put(ctx, key, r); err != nil {
+		s.dropLeased(ctx, key)
+		return "", err
+	}
+	return key, nil
+}
+
+// decodeSlot lets one image decode run at a time on a node (thumbnails
+// and preview images alike): decoding is what costs memory.
+var decodeSlot = make(chan struct{}, 1)
+
+func (s *Service) thumbnail(data []byte, ctype string) ([]byte, error) {
+	select {
+	case decodeSlot <- struct{}{}:
+	case <-s.stop:
+		return nil, ErrUnavailable
+	}
+	defer func() { <-decodeSlot }()
+	thumb, _, err := images.Thumbnail(data, ctype)
+	return thumb, err
 }

@@ -251,7 +251,7 @@ func (s *Service) DeleteGroup(ctx context.Context, me Actor, gid int64) error {
 	if _, err := s.requireRole(ctx, me, gid, RoleOwner); err != nil {
 		return err
 	}
-	return s.change(ctx, func(q *store.Queries, ob *outbox) error {
+	err := s.change(ctx, func(q *store.Queries, ob *outbox) error {
 		members, err := q.ListGroupMemberIDs(ctx, gid)
 		if err != nil {
 			return err
@@ -282,4 +282,8 @@ func (s *Service) DeleteGroup(ctx context.Context, me Actor, gid int64) error {
 			Frame: EncodeFrame(FrameGroupRemoved, GroupRemovedData{GroupID: gid})})
 		return q.DeleteGroup(ctx, gid)
 	})
+	if err == nil {
+		s.filesWork.deleted() // its messages' files went with it: their bytes go now
+	}
+	return err
 }

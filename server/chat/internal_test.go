@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleychat/parley/server/event"
 	"github.com/parleychat/parley/server/presence"
+	"github.com/parleychat/parley/store"
 	"github.com/parleychat/parley/store/storetest"
 )
 
@@ -211,5 +212,109 @@ func TestPurgeUnsent(t *testing.T) {
 	}
 	if _, err := s.OpenFile(ctx, me, old.ID, false); err == nil {
 		t.Fatal("the purged upload still opens")
+	}
+}
+
+func testService(t *testing.T) (*Service, *store.DB) {
+	t.Helper()
+	db := storetest.New(t)
+	s := New(Options{DB: db, Bus: event.NewMemory(func(event.Event) {}), Tracker: presence.NewMemory(presence.DefaultTTL),
+		Hasher: NewHasher(Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1})})
+	t.Cleanup(s.Close)
+	return s, db
+}
+
+// TestLatePreviewsStayOff: a preview fetched while its message was deleted,
+// had its previews taken off, or lost the link, is not attached.
+func TestLatePreviewsStayOff(t *testing.T) {
+	s, db := testService(t)
+	ctx := context.Background()
+	a, _ := s.CreateUser(ctx, "alice", "password1", "")
+	b, _ := s.CreateUser(ctx, "bob", "password1", "")
+	me := Actor{User: a}
+	conv, err := s.Direct(ctx, me, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const link = "https://example.com/page"
+	if _, err := db.Pool.Exec(ctx, "INSERT INTO link_previews (url, ok, title, fetched_at) VALUES ($1, true, 'A page', now())", link); err != nil {
+		t.Fatal(err)
+	}
+	send := func(id string) Message {
+		m, _, err := s.Send(ctx, me, conv.ID, Outgoing{ClientID: id, Body: "see " + link})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	previews := func(m Message) int {
+		var n int
+		db.Pool.QueryRow(ctx, "SELECT count(*) FROM message_previews WHERE message_id = $1", m.ID).Scan(&n)
+		return n
+	}
+	// the job as the worker would run it, after each change
+	ok := send("ok")
+	if err := s.makePreviews(ctx, previewJob{message: ok.ID, urls: []string{link}}); err != nil || previews(ok) != 1 {
+		t.Fatalf("a live message: %d previews, %v", previews(ok), err)
+	}
+	deleted := send("deleted")
+	if err := s.Delete(ctx, me, conv.ID, deleted.Seq); err != nil {
+		t.Fatal(err)
+	}
+	off := send("off")
+	if err := s.RemovePreviews(ctx, me, conv.ID, off.Seq); err != nil {
+		t.Fatal(err)
+	}
+	edited := send("edited")
+	if _, err := s.Edit(ctx, me, conv.ID, edited.Seq, "no link now"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []Message{deleted, off, edited} {
+		if err := s.makePreviews(ctx, previewJob{message: m.ID, urls: []string{link}}); err != nil || previews(m) != 0 {
+			t.Fatalf("message %d: %d previews, %v", m.Seq, previews(m), err)
+		}
+	}
+}
+
+// TestLeasedKeys: bytes written under a lease stay while it runs, go when
+// it lapses with no row referring to them, and stay when a row does.
+func TestLeasedKeys(t *testing.T) {
+	s, db := testService(t)
+	ctx := context.Background()
+	u, _ := s.CreateUser(ctx, "alice", "password1", "")
+	orphan, err := s.putLeased(ctx, strings.NewReader("orphan"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := s.Upload(ctx, Actor{User: u}, "kept.txt", strings.NewReader("kept"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept string
+	db.Pool.QueryRow(ctx, "SELECT key FROM files WHERE id = $1", up.ID).Scan(&kept)
+	// a lease of the kept key that was never released
+	if _, err := db.Pool.Exec(ctx, "INSERT INTO file_deletions (key, created_at) VALUES ($1, now() + interval '1 day')", kept); err != nil {
+		t.Fatal(err)
+	}
+	s.filesWork.deleteBytes()
+	for _, k := range []string{orphan, kept} {
+		if _, err := s.files.Open(ctx, k); err != nil {
+			t.Fatalf("%s went while leased: %v", k, err)
+		}
+	}
+	if _, err := db.Pool.Exec(ctx, "UPDATE file_deletions SET created_at = now() - interval '1 minute'"); err != nil {
+		t.Fatal(err)
+	}
+	s.filesWork.deleteBytes()
+	if _, err := s.files.Open(ctx, orphan); err == nil {
+		t.Fatal("the orphan's bytes are still stored")
+	}
+	if _, err := s.OpenFile(ctx, Actor{User: u}, up.ID, false); err != nil {
+		t.Fatalf("the kept file went: %v", err)
+	}
+	var left int
+	db.Pool.QueryRow(ctx, "SELECT count(*) FROM file_deletions").Scan(&left)
+	if left != 0 {
+		t.Fatalf("%d deletions left", left)
 	}
 }

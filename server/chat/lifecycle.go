@@ -202,6 +202,7 @@ func (s *Service) Edit(ctx context.Context, me Actor, convID, seq int64, body st
 		return Message{}, err
 	}
 	var out Message
+	var added []string // links the edit brings
 	err := s.change(ctx, func(q *store.Queries, ob *outbox) error {
 		m, _, err := readable(ctx, q, me, convID, seq, true)
 		if err != nil {
@@ -236,6 +237,17 @@ func (s *Service) Edit(ctx context.Context, me Actor, convID, seq int64, body st
 		if _, err := q.KeepMessagePreviews(ctx, store.KeepMessagePreviewsParams{MessageID: m.ID, Urls: append([]string{}, links(body)...)}); err != nil {
 			return err
 		}
+		if !m.PreviewsOff {
+			before := map[string]bool{}
+			for _, u := range links(m.Body) {
+				before[u] = true
+			}
+			for _, u := range links(body) {
+				if !before[u] {
+					added = append(added, u)
+				}
+			}
+		}
 		if m, err = q.EditMessage(ctx, store.EditMessageParams{ID: m.ID, Body: body, MentionAll: mentions.all}); err != nil {
 			return err
 		}
@@ -243,7 +255,7 @@ func (s *Service) Edit(ctx context.Context, me Actor, convID, seq int64, body st
 		return err
 	})
 	if err == nil {
-		s.previewWork.queue(out) // links the edit added
+		s.previewWork.queueLinks(out.ID, added)
 	}
 	return out, err
 }

@@ -69,6 +69,10 @@ func (s *Service) Send(ctx context.Context, me Actor, convID int64, out Outgoing
 		}
 		return msg, false, err
 	}
+	if errors.Is(res.err, errUploadsGone) {
+		s.sendLimit.Give(ctx, key)
+		return Message{}, false, Validation("upload_ids", "An upload was sent with another message meanwhile, or is gone.")
+	}
 	if res.err != nil {
 		return Message{}, false, res.err
 	}

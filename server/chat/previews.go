@@ -93,15 +93,19 @@ func newPreviewWorker(s *Service) *previewWorker {
 
 // queue asks for a message's previews, if it has links and previews are on.
 func (w *previewWorker) queue(m Message) {
-	if w.s.previewer == nil || m.Deleted {
+	if m.Deleted {
 		return
 	}
-	urls := links(m.Body)
-	if len(urls) == 0 {
+	w.queueLinks(m.ID, links(m.Body))
+}
+
+// queueLinks asks for the previews of some of a message's links.
+func (w *previewWorker) queueLinks(message int64, urls []string) {
+	if w.s.previewer == nil || len(urls) == 0 {
 		return
 	}
 	select {
-	case w.jobs <- previewJob{message: m.ID, urls: urls}:
+	case w.jobs <- previewJob{message: message, urls: urls}:
 	default:
 		w.s.warn("link previews skipped: the queue is full")
 	}
@@ -140,14 +144,32 @@ func (s *Service) makePreviews(ctx context.Context, j previewJob) error {
 		return nil
 	}
 	return s.change(ctx, func(q *store.Queries, ob *outbox) error {
-		n, err := q.SetMessagePreviews(ctx, store.SetMessagePreviewsParams{MessageID: j.message, Urls: ok})
+		// the message as it is now: deleted, edited, or its previews taken
+		// off while the pages were fetched
+		m, err := q.LockMessageByID(ctx, j.message)
+		if store.IsNotFound(err) || (err == nil && (m.Deleted || m.PreviewsOff)) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		still := map[string]bool{}
+		for _, u := range links(m.Body) {
+			still[u] = true
+		}
+		var want []string
+		for _, u := range ok {
+			if still[u] {
+				want = append(want, u)
+			}
+		}
+		if len(want) == 0 {
+			return nil
+		}
+		n, err := q.SetMessagePreviews(ctx, store.SetMessagePreviewsParams{MessageID: j.message, Urls: want})
 		if err != nil || n == 0 {
 			return err
 		}
-		m, err := q.BumpMessage(ctx, j.message)
-		if store.IsNotFound(err) || (err == nil && m.Deleted) {
-			return nil
-		} else if err != nil {
+		if m, err = q.BumpMessage(ctx, j.message); err != nil {
 			return err
 		}
 		_, err = updated(ctx, q, ob, m)
@@ -170,24 +192,19 @@ func (s *Service) fetchPreview(ctx context.Context, u string) (store.LinkPreview
 		}
 		if page.Image != "" {
 			if data, ctype, err := s.previewer.Image(ctx, page.Image); err == nil && images.Inline(ctype) {
-				if thumb, _, err := images.Thumbnail(data, ctype); err == nil {
-					key := newKey()
-					if _, err := s.files.Put(ctx, key, bytes.NewReader(thumb)); err == nil {
+				if thumb, err := s.thumbnail(data, ctype); err == nil {
+					if key, err := s.putLeased(ctx, bytes.NewReader(thumb)); err == nil {
 						p.ImageKey = &key
 					}
 				}
 			}
 		}
 	}
-	var out store.LinkPreview
-	err = s.db.InTx(ctx, func(q *store.Queries) error {
-		if err := q.QueueOldPreviewImage(ctx, u); err != nil {
-			return err
-		}
-		var err error
-		out, err = q.PutLinkPreview(ctx, p)
-		return err
-	})
+	// an image it replaces is queued for deletion by a trigger
+	out, err := s.db.PutLinkPreview(ctx, p)
+	if err == nil && p.ImageKey != nil {
+		_ = s.db.ReleaseKey(ctx, *p.ImageKey)
+	}
 	return out, err
 }
 
@@ -197,7 +214,7 @@ func previewsJSON(m store.Message, rows []store.ListMessagePreviewsRow) []Previe
 		p := Preview{URL: r.Url, Title: r.Title, Description: r.Description, SiteName: r.SiteName}
 		if r.ImageKey != nil {
 			img := "/api/v1/conversations/" + strconv.FormatInt(m.ConversationID, 10) + "/messages/" +
-				strconv.FormatInt(m.Seq, 10) + "/previews/" + strconv.Itoa(i+1) + "/image"
+				strconv.FormatInt(m.Seq, 10) + "/previews/" + strconv.Itoa(i+1) + "/image?v=" + (*r.ImageKey)[:min(12, len(*r.ImageKey))]
 			p.ImageURL = &img
 		}
 		out = append(out, p)

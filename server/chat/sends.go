@@ -128,13 +128,17 @@ func (b *sendBatcher) work() {
 // rolled back (no seq is used) and each send runs on its own.
 var errBatchRetry = errors.New("a send in the batch stored nothing")
 
+// errUploadsGone means a send named uploads that another send took, or
+// that were purged, after they were checked.
+var errUploadsGone = errors.New("an upload of the send is gone")
+
 func (b *sendBatcher) commit(batch []*sendReq) {
 	// one lock order for every batch: by conversation
 	sort.SliceStable(batch, func(i, j int) bool { return batch[i].conv < batch[j].conv })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	msgs, err := b.run(ctx, batch)
-	if errors.Is(err, errBatchRetry) && len(batch) > 1 {
+	if (errors.Is(err, errBatchRetry) || errors.Is(err, errUploadsGone)) && len(batch) > 1 {
 		for _, r := range batch {
 			b.commit([]*sendReq{r})
 		}
@@ -176,6 +180,11 @@ func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]Message, err
 			return errBatchRetry
 		} else if firstErr != nil {
 			return firstErr
+		}
+		for i, row := range rows {
+			if row.AttachedRows != int64(len(batch[i].uploads)) {
+				return errUploadsGone
+			}
 		}
 		msgs = make([]Message, len(batch))
 		for i, row := range rows {

@@ -14,6 +14,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -35,7 +36,38 @@ const (
 	maxUploadsPerMessage = 10
 	unsentFor            = 24 * time.Hour
 	sniffBytes           = 64 << 10 // read ahead to tell the type and an image's size
+	// uploadsAtOnce bounds one user's uploads in flight on a node, so the
+	// quota, checked as an upload starts, is overrun by at most that many
+	// files.
+	uploadsAtOnce = 4
 )
+
+// inFlight counts each user's uploads under way.
+type inFlight struct {
+	mu sync.Mutex
+	n  map[int64]int
+}
+
+func (f *inFlight) enter(user int64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == nil {
+		f.n = map[int64]int{}
+	}
+	if f.n[user] >= uploadsAtOnce {
+		return false
+	}
+	f.n[user]++
+	return true
+}
+
+func (f *inFlight) leave(user int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[user]--; f.n[user] <= 0 {
+		delete(f.n, user)
+	}
+}
 
 // Attachment is the protocol's Attachment.
 type Attachment struct {
@@ -101,10 +133,18 @@ type counting struct {
 	limit int64
 }
 
-var errTooBig = errors.New("upload over the limit")
+var (
+	errTooBig = errors.New("upload over the limit")
+	// errCutOff is a body that ended before its multipart part did (the
+	// client went away): told apart from the short read that ends a file.
+	errCutOff = errors.New("upload cut off")
+)
 
 func (c *counting) Read(p []byte) (int, error) {
 	k, err := c.r.Read(p)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errCutOff
+	}
 	c.h.Write(p[:k])
 	c.n += int64(k)
 	if c.n > c.limit {
@@ -120,6 +160,11 @@ func (s *Service) Upload(ctx context.Context, me Actor, name string, r io.Reader
 	if ok, after := s.limits.upload.allow(strconv.FormatInt(me.ID(), 10)); !ok {
 		return Attachment{}, RateLimited(after)
 	}
+	if !s.uploading.enter(me.ID()) {
+		return Attachment{}, &Error{Code: CodeRateLimited, RetryAfter: time.Second,
+			Message: fmt.Sprintf("At most %d uploads at once; wait for one to finish.", uploadsAtOnce)}
+	}
+	defer s.uploading.leave(me.ID())
 	used, err := s.db.UploadedBytes(ctx, me.ID())
 	if err != nil {
 		return Attachment{}, err
@@ -139,9 +184,15 @@ func (s *Service) Upload(ctx context.Context, me Actor, name string, r io.Reader
 		ctype = ctype[:i]
 	}
 	key := newKey()
+	if err := s.db.LeaseKey(ctx, key); err != nil {
+		return Attachment{}, err
+	}
 	size, err := s.files.Put(ctx, key, br)
 	if err != nil {
-		_ = s.files.Delete(context.WithoutCancel(ctx), key)
+		s.dropLeased(ctx, key)
+		if errors.Is(err, errCutOff) {
+			return Attachment{}, Validation("file", "The upload was cut off before its end.")
+		}
 		if errors.Is(err, errTooBig) || c.n > s.maxUpload {
 			return Attachment{}, &Error{Code: CodeTooLarge, Field: "file", Message: fmt.Sprintf("A file is at most %d MiB.", s.maxUpload>>20)}
 		}
@@ -160,13 +211,24 @@ func (s *Service) Upload(ctx context.Context, me Actor, name string, r io.Reader
 	}
 	f, err := s.db.CreateFile(ctx, p)
 	if err != nil {
-		_ = s.files.Delete(context.WithoutCancel(ctx), key)
+		s.dropLeased(ctx, key)
 		return Attachment{}, err
 	}
+	_ = s.db.ReleaseKey(ctx, key)
 	if f.ThumbState == "pending" {
 		s.filesWork.thumb(f.ID)
 	}
 	return attachmentJSON(f), nil
+}
+
+// dropLeased deletes bytes no row will refer to, and then their lease;
+// when the store fails, the lease has the files worker try again later.
+func (s *Service) dropLeased(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.files.Delete(ctx, key); err == nil {
+		_ = s.db.ReleaseKey(ctx, key)
+	}
 }
 
 // imageSize reads an image's size from its header: from what was read
