@@ -309,6 +309,17 @@ export function cancelUpload(p, u) {
   else if (p.status === 'failed' && !p.uploads.some((x) => x.status === 'failed')) retry(p)
 }
 
+// discard gives up on a message that failed to send: its uploads stop,
+// and it goes from the list (the server purges unsent uploads itself).
+export function discard(p) {
+  for (const u of p.uploads) {
+    u.canceled = true
+    if (u.req) u.req.abort()
+    if (u.local) URL.revokeObjectURL(u.local)
+  }
+  dropPending(p)
+}
+
 function dropPending(p) {
   const m = state.messages[p.conversation_id]
   if (m) m.pending = m.pending.filter((x) => x !== p)
