@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/url"
@@ -177,15 +178,76 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	if err := e.recoverStale(); err != nil {
 		return nil, err
 	}
-	if err := e.start(bin, cred, parent); err != nil {
-		return nil, err
-	}
-	if err := e.waitReady(ctx); err != nil {
+	// After a crash the old server's children can outlive it for a moment,
+	// still attached to its shared memory, and PostgreSQL refuses to start
+	// until they are gone: wait for them (up to 15 s).
+	logPath := filepath.Join(parent, "postgres.log")
+	for attempt := 0; ; attempt++ {
+		var from int64
+		if fi, err := os.Stat(logPath); err == nil {
+			from = fi.Size()
+		}
+		e.done = make(chan struct{})
+		if err := e.start(bin, cred, parent); err != nil {
+			return nil, err
+		}
+		err := e.waitReady(ctx)
+		if err == nil {
+			break
+		}
+		exited := false
+		select {
+		case <-e.done:
+			exited = true
+		default:
+		}
+		if exited && attempt < 30 && logSince(logPath, from, "is still in use") {
+			e.log.Warn("the crashed database's processes are still exiting; starting again shortly")
+			time.Sleep(500 * time.Millisecond)
+			continue
+		}
 		_ = e.Stop(context.Background())
+		if exited {
+			if tail := logTail(logPath, from, 3); tail != "" {
+				err = fmt.Errorf("%w; it said: %s", err, tail)
+			}
+		}
 		return nil, err
 	}
 	ok = true
 	return e, nil
+}
+
+// logTail returns the last n lines the log got from offset on.
+func logTail(path string, offset int64, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return ""
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// logSince reports whether the log, from offset on, contains text.
+func logSince(path string, offset int64, text string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return false
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+	return bytes.Contains(b, []byte(text))
 }
 
 // socketDir is where the cluster of data directory dir puts its socket:
