@@ -30,7 +30,7 @@ WITH seq AS (
     UPDATE files f SET message_id = ins.id, conversation_id = ins.conversation_id,
         position = array_position(@upload_ids::bigint[], f.id)
     FROM ins WHERE f.id = ANY(@upload_ids::bigint[]) AND f.uploader_id = @sender_id AND f.message_id IS NULL
-    RETURNING f.id
+    RETURNING f.id, f.thumb_state
 ), own AS (
     UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, ins.seq), read_seq = GREATEST(members.read_seq, ins.seq),
         hidden = false, archived = false, has_sent = true, change_xid = parley_xid()
@@ -45,7 +45,10 @@ WITH seq AS (
 SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at, ins.reply_to_seq, ins.mention_all,
        coalesce((SELECT array_agg(revived.user_id) FROM revived), '{}')::bigint[] AS revived,
        (SELECT count(*) FROM own)::bigint AS own_rows,
-       (SELECT count(*) FROM attached)::bigint AS attached_rows
+       (SELECT count(*) FROM attached)::bigint AS attached_rows,
+       -- thumbnails made since the uploads were checked (a thumbnail made
+       -- after this commits bumps the message itself)
+       coalesce((SELECT array_agg(attached.id) FROM attached WHERE attached.thumb_state = 'ready'), '{}')::bigint[] AS thumbs_ready
 FROM ins;
 
 -- name: GetSendContext :one
@@ -159,3 +162,6 @@ LIMIT @lim;
 
 -- name: ListMemberIDs :many
 SELECT user_id FROM members WHERE conversation_id = $1;
+
+-- name: ListMessagesByIDs :many
+SELECT * FROM messages WHERE id = ANY(@ids::bigint[]) ORDER BY id DESC;

@@ -35,7 +35,7 @@ WITH seq AS (
     UPDATE files f SET message_id = ins.id, conversation_id = ins.conversation_id,
         position = array_position($8::bigint[], f.id)
     FROM ins WHERE f.id = ANY($8::bigint[]) AND f.uploader_id = $2 AND f.message_id IS NULL
-    RETURNING f.id
+    RETURNING f.id, f.thumb_state
 ), own AS (
     UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, ins.seq), read_seq = GREATEST(members.read_seq, ins.seq),
         hidden = false, archived = false, has_sent = true, change_xid = parley_xid()
@@ -50,7 +50,10 @@ WITH seq AS (
 SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at, ins.reply_to_seq, ins.mention_all,
        coalesce((SELECT array_agg(revived.user_id) FROM revived), '{}')::bigint[] AS revived,
        (SELECT count(*) FROM own)::bigint AS own_rows,
-       (SELECT count(*) FROM attached)::bigint AS attached_rows
+       (SELECT count(*) FROM attached)::bigint AS attached_rows,
+       -- thumbnails made since the uploads were checked (a thumbnail made
+       -- after this commits bumps the message itself)
+       coalesce((SELECT array_agg(attached.id) FROM attached WHERE attached.thumb_state = 'ready'), '{}')::bigint[] AS thumbs_ready
 FROM ins
 `
 
@@ -84,6 +87,7 @@ type SendMessageRow struct {
 	Revived        []int64
 	OwnRows        int64
 	AttachedRows   int64
+	ThumbsReady    []int64
 }
 
 // The send, in one statement: take the next seq (the conversation's row
@@ -137,6 +141,7 @@ func (b *SendMessageBatchResults) QueryRow(f func(int, SendMessageRow, error)) {
 			&i.Revived,
 			&i.OwnRows,
 			&i.AttachedRows,
+			&i.ThumbsReady,
 		)
 		if f != nil {
 			f(t, i, err)

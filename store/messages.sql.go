@@ -491,6 +491,45 @@ func (q *Queries) ListMessagesBefore(ctx context.Context, arg ListMessagesBefore
 	return items, nil
 }
 
+const listMessagesByIDs = `-- name: ListMessagesByIDs :many
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages WHERE id = ANY($1::bigint[]) ORDER BY id DESC
+`
+
+func (q *Queries) ListMessagesByIDs(ctx context.Context, ids []int64) ([]Message, error) {
+	rows, err := q.db.Query(ctx, listMessagesByIDs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Message{}
+	for rows.Next() {
+		var i Message
+		if err := rows.Scan(
+			&i.ID,
+			&i.ConversationID,
+			&i.Seq,
+			&i.SenderID,
+			&i.ClientID,
+			&i.Body,
+			&i.CreatedAt,
+			&i.EditedAt,
+			&i.Deleted,
+			&i.Version,
+			&i.ReplyToSeq,
+			&i.MentionAll,
+			&i.UpdatedXid,
+			&i.PreviewsOff,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listReactions = `-- name: ListReactions :many
 SELECT message_id, emoji, array_agg(user_id ORDER BY created_at, user_id)::bigint[] AS user_ids
 FROM reactions WHERE message_id = ANY($1::bigint[])

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -191,7 +192,7 @@ func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]Message, err
 			msgs[i] = messageJSON(store.Message{ID: row.ID, ConversationID: row.ConversationID, Seq: row.Seq, SenderID: row.SenderID,
 				ClientID: row.ClientID, Body: row.Body, CreatedAt: row.CreatedAt, Version: 1, ReplyToSeq: row.ReplyToSeq, MentionAll: row.MentionAll})
 			msgs[i].Mentions.UserIDs = batch[i].mentions.userIDs
-			msgs[i].Attachments = batch[i].attachments
+			msgs[i].Attachments = withThumbnails(batch[i].attachments, row.ThumbsReady)
 			// members who get the conversation back learn of it before its message
 			for _, uid := range row.Revived {
 				ev, err := conversationEvent(ctx, q, uid, row.ConversationID)
@@ -208,4 +209,19 @@ func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]Message, err
 		return nil
 	})
 	return msgs, err
+}
+
+// withThumbnails gives the attachments whose thumbnails were made since
+// they were checked their thumbnail URL (a copy; the checked list stays).
+func withThumbnails(as []Attachment, ready []int64) []Attachment {
+	if len(ready) == 0 {
+		return as
+	}
+	out := slices.Clone(as)
+	for i, a := range out {
+		if a.ThumbnailURL == nil && slices.Contains(ready, a.ID) {
+			out[i].ThumbnailURL = thumbnailURL(a.ID)
+		}
+	}
+	return out
 }

@@ -85,10 +85,14 @@ func attachmentJSON(f store.File) Attachment {
 	a := Attachment{ID: f.ID, Name: f.Name, ContentType: f.ContentType, Size: f.Size, Width: f.Width, Height: f.Height,
 		URL: "/api/v1/files/" + strconv.FormatInt(f.ID, 10) + "/" + url.PathEscape(f.Name)}
 	if f.ThumbState == "ready" {
-		u := "/api/v1/thumbnails/" + strconv.FormatInt(f.ID, 10)
-		a.ThumbnailURL = &u
+		a.ThumbnailURL = thumbnailURL(f.ID)
 	}
 	return a
+}
+
+func thumbnailURL(id int64) *string {
+	u := "/api/v1/thumbnails/" + strconv.FormatInt(id, 10)
+	return &u
 }
 
 // cleanName keeps a file name's last part, without control characters, at
