@@ -46,6 +46,7 @@ func (s *Server) routes() http.Handler {
 			r.Post("/me/password", endpoint(s, ok, s.changePassword))
 
 			r.Get("/users", endpoint(s, ok, s.searchUsers))
+			r.Get("/search", endpoint(s, ok, s.search))
 			r.Get("/contacts", endpoint(s, ok, s.listContacts))
 			r.Post("/contacts", endpoint(s, made, s.addContact))
 			r.Patch("/contacts/{user_id}", endpoint(s, ok, s.updateContact))

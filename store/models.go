@@ -193,6 +193,14 @@ type MessageRevision struct {
 	WrittenAt time.Time
 }
 
+type MessageWord struct {
+	MessageID      int64
+	ConversationID int64
+	Seq            int64
+	SenderID       int64
+	Words          interface{}
+}
+
 type Outbox struct {
 	ID        int64
 	Topic     string

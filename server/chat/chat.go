@@ -21,6 +21,7 @@ import (
 	"github.com/parleychat/parley/server/event"
 	"github.com/parleychat/parley/server/files"
 	"github.com/parleychat/parley/server/presence"
+	"github.com/parleychat/parley/server/search"
 	"github.com/parleychat/parley/server/throttle"
 	"github.com/parleychat/parley/store"
 )
@@ -47,6 +48,8 @@ type Options struct {
 	Files       files.Store
 	MaxUpload   int64
 	UploadQuota int64
+	// Search finds messages; nil: in the database.
+	Search search.Engine
 	// Previews fetches link previews; nil turns them off.
 	Previews Previewer
 }
@@ -72,6 +75,7 @@ type Service struct {
 	uploading   inFlight
 	filesWork   *filesWorker
 	previewer   Previewer
+	search      search.Engine
 	previewWork *previewWorker
 	sendLimit   SendLimiter
 	device      *deviceKey
@@ -128,6 +132,10 @@ func New(o Options) *Service {
 	}
 	s.warnings = throttle.New(s.log, warnEvery)
 	s.files, s.maxUpload, s.uploadQuota, s.previewer = o.Files, o.MaxUpload, o.UploadQuota, o.Previews
+	s.search = o.Search
+	if s.search == nil {
+		s.search = search.NewPostgres(o.DB.Pool)
+	}
 	if s.maxUpload <= 0 {
 		s.maxUpload = DefaultMaxUpload
 	}

@@ -100,6 +100,7 @@ type Limits struct {
 	PasswordFailures Rate
 	Send             Rate // messages per user
 	Upload           Rate // uploads per user
+	Search           Rate // searches per user
 }
 
 // DefaultLimits suit people: a handful of sign-ups per address, enough
@@ -113,16 +114,18 @@ var DefaultLimits = Limits{
 	PasswordFailures: Rate{Per: 1.0 / 6, Burst: 10},
 	Send:             Rate{Per: 10, Burst: 30},
 	Upload:           Rate{Per: 1, Burst: 30},
+	Search:           Rate{Per: 5, Burst: 30},
 }
 
 type limiters struct {
-	signup, loginIP, loginUser, loginFail, passwordFail, upload *keyedLimiter
+	signup, loginIP, loginUser, loginFail, passwordFail, upload, search *keyedLimiter
 }
 
 func newLimiters(l Limits) limiters {
 	return limiters{signup: newKeyedLimiter(l.Signup), loginIP: newKeyedLimiter(l.LoginIP),
 		loginUser: newKeyedLimiter(l.LoginUser), loginFail: newKeyedLimiter(l.LoginFailures),
-		passwordFail: newKeyedLimiter(l.PasswordFailures), upload: newKeyedLimiter(l.Upload)}
+		passwordFail: newKeyedLimiter(l.PasswordFailures), upload: newKeyedLimiter(l.Upload),
+		search: newKeyedLimiter(l.Search)}
 }
 
 // IPKey is the rate-limit key of a client address: the address for IPv4,

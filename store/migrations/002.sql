@@ -136,3 +136,47 @@ CREATE TABLE message_previews (
     PRIMARY KEY (message_id, url)
 );
 CREATE INDEX message_previews_url ON message_previews (url);
+
+-- search (docs/protocol.md, Search): trigrams for scripts written without
+-- spaces and for substrings; words are in message_words
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX messages_trigrams ON messages USING gin (body gin_trgm_ops) WHERE NOT deleted;
+
+-- The words of every message that is not deleted, for search: the simple
+-- configuration (no language's stemming), kept by triggers on messages. A
+-- table of its own so that reading messages never carries the tsvector,
+-- and a word search filters by membership before it touches messages.
+CREATE TABLE message_words (
+    message_id      bigint   PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+    conversation_id bigint   NOT NULL,
+    seq             bigint   NOT NULL,
+    sender_id       bigint   NOT NULL,
+    words           tsvector NOT NULL
+);
+CREATE INDEX message_words_words ON message_words USING gin (words);
+CREATE FUNCTION parley_words_added() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO message_words (message_id, conversation_id, seq, sender_id, words)
+    SELECT id, conversation_id, seq, sender_id, to_tsvector('simple', body) FROM added
+    WHERE NOT deleted AND body <> '';
+    RETURN NULL;
+END $$;
+CREATE TRIGGER messages_words_added AFTER INSERT ON messages REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION parley_words_added();
+CREATE FUNCTION parley_words_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM message_words w USING after_change n
+    WHERE w.message_id = n.id AND (n.deleted OR n.body = '');
+    INSERT INTO message_words (message_id, conversation_id, seq, sender_id, words)
+    SELECT n.id, n.conversation_id, n.seq, n.sender_id, to_tsvector('simple', n.body)
+    FROM after_change n JOIN before_change o ON o.id = n.id
+    WHERE NOT n.deleted AND n.body <> '' AND (o.body <> n.body OR o.deleted)
+    ON CONFLICT (message_id) DO UPDATE SET words = EXCLUDED.words;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER messages_words_changed AFTER UPDATE ON messages
+    REFERENCING OLD TABLE AS before_change NEW TABLE AS after_change
+    FOR EACH STATEMENT EXECUTE FUNCTION parley_words_changed();
+INSERT INTO message_words (message_id, conversation_id, seq, sender_id, words)
+SELECT id, conversation_id, seq, sender_id, to_tsvector('simple', body) FROM messages
+WHERE NOT deleted AND body <> '';
