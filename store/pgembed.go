@@ -430,8 +430,13 @@ func (e *Embedded) waitReady(ctx context.Context) error {
 				return fmt.Errorf("database check: %w", err)
 			}
 			if !exists {
-				if _, err := conn.Exec(ctx, "CREATE DATABASE "+embeddedDB); err != nil {
-					return fmt.Errorf("create database: %w", err)
+				// character classes of UTF-8 (search lowercases and tells
+				// letters in every script), byte order for sorting
+				if _, err := conn.Exec(ctx, "CREATE DATABASE "+embeddedDB+" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'"); err != nil {
+					e.log.Warn("no C.UTF-8 locale for the database; search will not lowercase letters outside ASCII", "err", err)
+					if _, err := conn.Exec(ctx, "CREATE DATABASE "+embeddedDB); err != nil {
+						return fmt.Errorf("create database: %w", err)
+					}
 				}
 			}
 			e.log.Info("database ready")
