@@ -20,6 +20,7 @@ export const postDirect = (userId) => api('POST', '/direct', { user_id: userId }
 export const patchConversation = (id, flags) => api('PATCH', `/conversations/${id}`, flags)
 export const postClear = (id) => api('POST', `/conversations/${id}/clear`)
 export const deleteConversation = (id) => api('DELETE', `/conversations/${id}`)
+export const getSearch = (params) => api('GET', '/search?' + new URLSearchParams(params))
 export const getMessages = (id, params) => api('GET', `/conversations/${id}/messages?` + new URLSearchParams(params))
 export const postMessage = (id, body) => api('POST', `/conversations/${id}/messages`, body)
 export const getMessage = (id, seq) => api('GET', `/conversations/${id}/messages/${seq}`)
