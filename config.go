@@ -45,6 +45,10 @@ type Config struct {
 	UploadQuotaMB   int64
 	LinkPreviews    bool
 	FetchAllow      []netip.Prefix // test rigs only
+	Push            bool
+	PushContact     string
+	PushHidden      bool
+	PushInsecure    bool // test rigs only
 }
 
 // setting is one configuration variable: its flag, its environment
@@ -270,6 +274,37 @@ func settings() []setting {
 				c.FetchAllow = append(c.FetchAllow, p)
 			}
 			return nil
+		}},
+		{"push", "PARLEY_PUSH", "on", "on: Web Push notifications to browsers with the tab closed; off: none", func(c *Config, v string) error {
+			switch v {
+			case "on", "off":
+				c.Push = v == "on"
+				return nil
+			}
+			return errors.New("want on or off")
+		}},
+		{"push-contact", "PARLEY_PUSH_CONTACT", "", "where push services can reach you: a mailto: or https: URL (Apple's refuses localhost)", func(c *Config, v string) error {
+			if v != "" && !strings.HasPrefix(v, "mailto:") && !strings.HasPrefix(v, "https://") {
+				return errors.New("want a mailto: or https:// URL")
+			}
+			c.PushContact = v
+			return nil
+		}},
+		{"push-content", "PARLEY_PUSH_CONTENT", "shown", "shown: a push carries the sender and the text; hidden: only the conversation", func(c *Config, v string) error {
+			switch v {
+			case "shown", "hidden":
+				c.PushHidden = v == "hidden"
+				return nil
+			}
+			return errors.New("want shown or hidden")
+		}},
+		{"push-allow-insecure", "PARLEY_PUSH_ALLOW_INSECURE", "0", "test rigs only: 1 lets push endpoints be http and on private addresses", func(c *Config, v string) error {
+			switch v {
+			case "0", "1":
+				c.PushInsecure = v == "1"
+				return nil
+			}
+			return errors.New("want 0 or 1")
 		}},
 		{"signup", "PARLEY_SIGNUP", "open", "open: anyone may sign up; closed: accounts come from `parley user create`", func(c *Config, v string) error {
 			switch v {

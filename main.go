@@ -35,6 +35,7 @@ import (
 	"github.com/parleychat/parley/server/files/s3"
 	"github.com/parleychat/parley/server/linkpreview"
 	"github.com/parleychat/parley/server/presence/memcached"
+	"github.com/parleychat/parley/server/push"
 	"github.com/parleychat/parley/server/throttle"
 	"github.com/parleychat/parley/store"
 )
@@ -275,6 +276,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 	if err := fileOptions(ctx, cfg, a.DB, &opts); err != nil {
 		return fail(err)
 	}
+	if err := pushOptions(ctx, cfg, a.DB, log, &opts); err != nil {
+		return fail(err)
+	}
 	if a.Server, err = server.New(opts); err != nil {
 		return fail(err)
 	}
@@ -373,6 +377,23 @@ func fileOptions(ctx context.Context, cfg Config, db *store.DB, o *server.Option
 	o.MaxUpload, o.UploadQuota = cfg.MaxUploadMB<<20, cfg.UploadQuotaMB<<20
 	if cfg.LinkPreviews {
 		o.Previews = linkpreview.New(cfg.FetchAllow...)
+	}
+	return nil
+}
+
+// pushOptions sets up Web Push with the install's VAPID keys.
+func pushOptions(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger, o *server.Options) error {
+	if cfg.Push {
+		contact := cfg.PushContact
+		if contact == "" {
+			contact = "mailto:admin@localhost"
+			log.Warn("PARLEY_PUSH_CONTACT is not set: Apple's push service refuses pushes until it names you (mailto: or https:)")
+		}
+		p, err := push.New(ctx, db, push.Options{Contact: contact, AllowInsecure: cfg.PushInsecure})
+		if err != nil {
+			return err
+		}
+		o.Pusher, o.PushHidden = p, cfg.PushHidden
 	}
 	return nil
 }

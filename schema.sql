@@ -138,8 +138,11 @@ CREATE TABLE members (
     has_sent        boolean     NOT NULL DEFAULT false,
     joined_at       timestamptz NOT NULL DEFAULT now(),
     change_xid      bigint      NOT NULL DEFAULT parley_xid(),
+    -- which messages push a notification to the member's devices
+    notify          text        NOT NULL DEFAULT 'all',
     PRIMARY KEY (conversation_id, user_id),
-    CONSTRAINT members_read_le_delivered CHECK (read_seq <= delivered_seq)
+    CONSTRAINT members_read_le_delivered CHECK (read_seq <= delivered_seq),
+    CONSTRAINT members_notify CHECK (notify IN ('all', 'mentions', 'none'))
 );
 CREATE INDEX members_user_id ON members (user_id, conversation_id);
 -- a new message brings back hidden (deleted) and archived conversations
@@ -370,6 +373,27 @@ CREATE TABLE message_previews (
 );
 CREATE INDEX message_previews_url ON message_previews (url);
 
+-- Web Push (docs/protocol.md, Notifications): a browser's subscription,
+-- and the messages whose pushes are still to be sent (one row per message,
+-- written by the send; the push worker of any node expands it to the
+-- members to notify, sends, and deletes it).
+CREATE TABLE push_subscriptions (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id    bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    endpoint   text        NOT NULL UNIQUE,
+    p256dh     text        NOT NULL,
+    auth       text        NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id);
+CREATE TABLE push_queue (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id      bigint      NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    conversation_id bigint      NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    claimed_until   timestamptz
+);
+
 -- @views: everything below is re-created after every upgrade (store.Migrate),
 -- so an upgrade step never repeats a view.
 
@@ -414,7 +438,8 @@ SELECT
           ELSE (SELECT g.member_count FROM groups g WHERE g.id = c.group_id) END)::bigint AS member_count,
     m.change_xid AS member_change_xid,
     c.change_xid AS conversation_change_xid,
-    coalesce(peer.change_xid, 0)::bigint AS peer_change_xid
+    coalesce(peer.change_xid, 0)::bigint AS peer_change_xid,
+    m.notify
 FROM members m
 JOIN conversations c ON c.id = m.conversation_id
 LEFT JOIN LATERAL (

@@ -50,6 +50,7 @@ UPDATE members SET
     pinned   = coalesce(sqlc.narg(pinned), pinned),
     archived = coalesce(sqlc.narg(archived), archived),
     muted    = coalesce(sqlc.narg(muted), muted),
+    notify   = coalesce(sqlc.narg(notify), notify),
     change_xid = parley_xid()
 WHERE conversation_id = @conversation_id AND user_id = @user_id;
 

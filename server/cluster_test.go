@@ -47,7 +47,7 @@ type cluster struct {
 	nodes []*env
 }
 
-func newCluster(t *testing.T, n int, amqpURL string) *cluster {
+func newCluster(t *testing.T, n int, amqpURL string, mods ...func(*server.Options)) *cluster {
 	t.Helper()
 	db := storetest.New(t)
 	exchange := "parley.test." + randHex(6)
@@ -78,6 +78,9 @@ func newCluster(t *testing.T, n int, amqpURL string) *cluster {
 				return bus, err
 			}
 			o.Resync = resync
+			for _, m := range mods {
+				m(o)
+			}
 		})
 		deadline := time.Now().Add(15 * time.Second)
 		for bus.Ping(context.Background()) != nil {
@@ -300,5 +303,46 @@ func TestClusterFiles(t *testing.T) {
 			t.Fatalf("%d chunks left after the delete", chunks)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestClusterPush: with two nodes working the same queue, each push goes
+// out once, whichever node takes it; a user online on either node is not
+// pushed.
+func TestClusterPush(t *testing.T) {
+	ps := newPushService(t)
+	c := newCluster(t, 2, testAMQP(), func(o *server.Options) { pusher(t, o) })
+	e1 := c.nodes[0]
+	bob := e1.user("bob")
+	bob.must(201, "POST", "/api/v1/push/subscriptions", ps.subscription("bob"))
+	var convs []int64
+	for i := range 6 {
+		u := c.on(i%2, e1.user(fmt.Sprintf("sender%d", i)))
+		conv := u.direct(bob)
+		convs = append(convs, conv.ID)
+		u.say(conv.ID, fmt.Sprintf("hello %d", i))
+	}
+	ps.waitFor(6)
+	waitPushQueue(t, e1)
+	time.Sleep(200 * time.Millisecond)
+	got := ps.received()
+	seen := map[int64]int{}
+	for _, g := range got {
+		seen[g.Payload.ConversationID]++
+	}
+	for _, id := range convs {
+		if seen[id] != 1 {
+			t.Fatalf("conversation %d pushed %d times: %+v", id, seen[id], got)
+		}
+	}
+	// online through node 2: no push from either node
+	w := c.nodes[1].dial(bob.Token)
+	defer w.c.CloseNow()
+	late := c.on(0, e1.user("late"))
+	late.say(late.direct(bob).ID, "while online")
+	waitPushQueue(t, e1)
+	time.Sleep(200 * time.Millisecond)
+	if n := len(ps.received()); n != 6 {
+		t.Fatalf("%d pushes with bob online on node 2", n)
 	}
 }

@@ -26,7 +26,7 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
 		maxUpload = chat.DefaultMaxUpload
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"signup": signup, "version": s.opts.Version,
-		"max_upload_bytes": maxUpload, "link_previews": s.opts.Previews != nil})
+		"max_upload_bytes": maxUpload, "link_previews": s.opts.Previews != nil, "push": s.opts.Pusher != nil})
 }
 
 // readyTimeout bounds /readyz, however slow a dependency is.

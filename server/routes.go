@@ -47,6 +47,9 @@ func (s *Server) routes() http.Handler {
 
 			r.Get("/users", endpoint(s, ok, s.searchUsers))
 			r.Get("/search", endpoint(s, ok, s.search))
+			r.Get("/push/key", endpoint(s, ok, s.pushKey))
+			r.Post("/push/subscriptions", endpoint(s, ok, s.subscribePush))
+			r.Delete("/push/subscriptions", endpoint(s, ok, s.unsubscribePush))
 			r.Get("/contacts", endpoint(s, ok, s.listContacts))
 			r.Post("/contacts", endpoint(s, made, s.addContact))
 			r.Patch("/contacts/{user_id}", endpoint(s, ok, s.updateContact))

@@ -52,7 +52,11 @@ type Options struct {
 	SendLimiter chat.SendLimiter
 	// Files keeps file bytes (nil: in the database); MaxUpload bounds a
 	// file (default chat.DefaultMaxUpload), UploadQuota a user's files.
-	Files       files.Store
+	Files files.Store
+	// Pusher sends Web Push notifications (nil: off); PushHidden leaves
+	// message text out of them.
+	Pusher      chat.Pusher
+	PushHidden  bool
 	MaxUpload   int64
 	UploadQuota int64
 	// Previews fetches link previews; nil turns them off.
@@ -176,6 +180,7 @@ func New(o Options) (*Server, error) {
 		DB: o.DB, Bus: bus, Tracker: s.tracker, NodeID: o.NodeID, Logger: o.Logger, Metrics: reg,
 		Hasher: o.Hasher, SessionTTL: o.SessionTTL, SignupOpen: o.SignupOpen, Limits: o.Limits, SendLimiter: o.SendLimiter,
 		Files: o.Files, MaxUpload: o.MaxUpload, UploadQuota: o.UploadQuota, Previews: o.Previews,
+		Pusher: o.Pusher, PushHidden: o.PushHidden,
 	})
 	hub = newHub(hubOptions{Bus: bus, Tracker: s.tracker, Chat: s.chat, Log: o.Logger, Node: o.NodeID,
 		Metrics: reg, Heartbeat: o.Heartbeat, FrameRate: o.FrameRate, Resync: o.Resync,

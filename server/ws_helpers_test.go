@@ -204,6 +204,7 @@ func (e *env) user(name string) *user {
 
 type conversation struct {
 	ID               int64    `json:"id"`
+	Notify           string   `json:"notify"`
 	Kind             string   `json:"kind"`
 	Title            string   `json:"title"`
 	Peer             *userOut `json:"peer"`

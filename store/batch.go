@@ -36,6 +36,10 @@ WITH seq AS (
         position = array_position($8::bigint[], f.id)
     FROM ins WHERE f.id = ANY($8::bigint[]) AND f.uploader_id = $2 AND f.message_id IS NULL
     RETURNING f.id, f.thumb_state
+), pushed AS (
+    -- its pushes, sent by the push worker (nothing when no one subscribed)
+    INSERT INTO push_queue (message_id, conversation_id)
+    SELECT ins.id, ins.conversation_id FROM ins WHERE EXISTS (SELECT 1 FROM push_subscriptions)
 ), own AS (
     UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, ins.seq), read_seq = GREATEST(members.read_seq, ins.seq),
         hidden = false, archived = false, has_sent = true, change_xid = parley_xid()

@@ -75,7 +75,7 @@ func (q *Queries) GetDirectByKey(ctx context.Context, directKey *string) (int64,
 }
 
 const getMember = `-- name: GetMember :one
-SELECT conversation_id, user_id, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, has_sent, joined_at, change_xid FROM members WHERE conversation_id = $1 AND user_id = $2
+SELECT conversation_id, user_id, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, has_sent, joined_at, change_xid, notify FROM members WHERE conversation_id = $1 AND user_id = $2
 `
 
 type GetMemberParams struct {
@@ -99,12 +99,13 @@ func (q *Queries) GetMember(ctx context.Context, arg GetMemberParams) (Member, e
 		&i.HasSent,
 		&i.JoinedAt,
 		&i.ChangeXid,
+		&i.Notify,
 	)
 	return i, err
 }
 
 const listConversations = `-- name: ListConversations :many
-SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid FROM member_conversations mc
+SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify FROM member_conversations mc
 WHERE mc.member_id = $1
   AND ($2::bigint IS NULL OR mc.id = $2)
   AND ($3::bigint IS NULL OR mc.group_id = $3)
@@ -179,6 +180,7 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 			&i.MemberChangeXid,
 			&i.ConversationChangeXid,
 			&i.PeerChangeXid,
+			&i.Notify,
 		); err != nil {
 			return nil, err
 		}
@@ -191,7 +193,7 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 }
 
 const listGroupConversations = `-- name: ListGroupConversations :many
-SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid FROM member_conversations mc
+SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify FROM member_conversations mc
 WHERE mc.group_id = $1::bigint AND mc.member_id = ANY($2::bigint[])
 ORDER BY mc.member_id, mc.id
 `
@@ -249,6 +251,7 @@ func (q *Queries) ListGroupConversations(ctx context.Context, arg ListGroupConve
 			&i.MemberChangeXid,
 			&i.ConversationChangeXid,
 			&i.PeerChangeXid,
+			&i.Notify,
 		); err != nil {
 			return nil, err
 		}
@@ -411,14 +414,16 @@ UPDATE members SET
     pinned   = coalesce($1, pinned),
     archived = coalesce($2, archived),
     muted    = coalesce($3, muted),
+    notify   = coalesce($4, notify),
     change_xid = parley_xid()
-WHERE conversation_id = $4 AND user_id = $5
+WHERE conversation_id = $5 AND user_id = $6
 `
 
 type UpdateMemberFlagsParams struct {
 	Pinned         *bool
 	Archived       *bool
 	Muted          *bool
+	Notify         *string
 	ConversationID int64
 	UserID         int64
 }
@@ -428,6 +433,7 @@ func (q *Queries) UpdateMemberFlags(ctx context.Context, arg UpdateMemberFlagsPa
 		arg.Pinned,
 		arg.Archived,
 		arg.Muted,
+		arg.Notify,
 		arg.ConversationID,
 		arg.UserID,
 	)

@@ -115,6 +115,7 @@ type Member struct {
 	HasSent        bool
 	JoinedAt       time.Time
 	ChangeXid      int64
+	Notify         string
 }
 
 type MemberConversation struct {
@@ -154,6 +155,7 @@ type MemberConversation struct {
 	MemberChangeXid       int64
 	ConversationChangeXid int64
 	PeerChangeXid         int64
+	Notify                string
 }
 
 type Mention struct {
@@ -207,6 +209,23 @@ type Outbox struct {
 	Payload   []byte
 	CreatedAt time.Time
 	MessageID *int64
+}
+
+type PushQueue struct {
+	ID             int64
+	MessageID      int64
+	ConversationID int64
+	CreatedAt      time.Time
+	ClaimedUntil   *time.Time
+}
+
+type PushSubscription struct {
+	ID        int64
+	UserID    int64
+	Endpoint  string
+	P256dh    string
+	Auth      string
+	CreatedAt time.Time
 }
 
 type Reaction struct {

@@ -48,6 +48,10 @@ type Options struct {
 	Files       files.Store
 	MaxUpload   int64
 	UploadQuota int64
+	// Pusher sends Web Push notifications; nil turns them off.
+	Pusher Pusher
+	// PushHidden leaves message text out of pushes.
+	PushHidden bool
 	// Search finds messages; nil: in the database.
 	Search search.Engine
 	// Previews fetches link previews; nil turns them off.
@@ -76,6 +80,8 @@ type Service struct {
 	filesWork   *filesWorker
 	previewer   Previewer
 	search      search.Engine
+	pusher      Pusher
+	pushHidden  bool
 	previewWork *previewWorker
 	sendLimit   SendLimiter
 	device      *deviceKey
@@ -94,6 +100,7 @@ type metrics struct {
 	messages  prometheus.Counter
 	published prometheus.Counter
 	pubErrors prometheus.Counter
+	pushes    prometheus.Counter
 }
 
 // New builds the Service and starts its background work (the send and
@@ -114,10 +121,11 @@ func New(o Options) *Service {
 			messages:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_messages_total", Help: "Messages accepted on this node."}),
 			published: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_events_published_total", Help: "Events published to the bus."}),
 			pubErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_publish_errors_total", Help: "Events the bus refused."}),
+			pushes:    prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_pushes_total", Help: "Web Push messages a push service accepted from this node."}),
 		},
 	}
 	if o.Metrics != nil {
-		o.Metrics.MustRegister(s.m.messages, s.m.published, s.m.pubErrors,
+		o.Metrics.MustRegister(s.m.messages, s.m.published, s.m.pubErrors, s.m.pushes,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "parley_outbox_depth", Help: "Events waiting in the outbox (all nodes).",
 			}, func() float64 {
@@ -133,6 +141,7 @@ func New(o Options) *Service {
 	s.warnings = throttle.New(s.log, warnEvery)
 	s.files, s.maxUpload, s.uploadQuota, s.previewer = o.Files, o.MaxUpload, o.UploadQuota, o.Previews
 	s.search = o.Search
+	s.pusher, s.pushHidden = o.Pusher, o.PushHidden
 	if s.search == nil {
 		s.search = search.NewPostgres(o.DB.Pool)
 	}
@@ -155,6 +164,9 @@ func New(o Options) *Service {
 	s.workersWG.Go(s.runOutbox)
 	s.workersWG.Go(s.filesWork.run)
 	s.workersWG.Go(s.previewWork.run)
+	if s.pusher != nil {
+		s.workersWG.Go(s.runPush)
+	}
 	return s
 }
 

@@ -109,18 +109,22 @@ func (s *Service) Direct(ctx context.Context, me Actor, peerID int64) (Conversat
 
 // Flags are the member's own flags; nil leaves one as it is.
 type Flags struct {
-	Pinned   *bool `json:"pinned"`
-	Archived *bool `json:"archived"`
-	Muted    *bool `json:"muted"`
+	Pinned   *bool   `json:"pinned"`
+	Archived *bool   `json:"archived"`
+	Muted    *bool   `json:"muted"`
+	Notify   *string `json:"notify"`
 }
 
 // SetFlags changes the actor's own flags of a conversation; their other
 // devices follow.
 func (s *Service) SetFlags(ctx context.Context, me Actor, convID int64, f Flags) (Conversation, error) {
+	if f.Notify != nil && *f.Notify != "all" && *f.Notify != "mentions" && *f.Notify != "none" {
+		return Conversation{}, Validation("notify", `notify is "all", "mentions" or "none".`)
+	}
 	var c Conversation
 	err := s.change(ctx, func(q *store.Queries, ob *outbox) error {
 		n, err := q.UpdateMemberFlags(ctx, store.UpdateMemberFlagsParams{
-			ConversationID: convID, UserID: me.ID(), Pinned: f.Pinned, Archived: f.Archived, Muted: f.Muted})
+			ConversationID: convID, UserID: me.ID(), Pinned: f.Pinned, Archived: f.Archived, Muted: f.Muted, Notify: f.Notify})
 		if err == nil && n == 0 {
 			return ErrNotFound
 		}

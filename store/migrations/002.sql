@@ -180,3 +180,27 @@ CREATE TRIGGER messages_words_changed AFTER UPDATE ON messages
 INSERT INTO message_words (message_id, conversation_id, seq, sender_id, words)
 SELECT id, conversation_id, seq, sender_id, to_tsvector('simple', body) FROM messages
 WHERE NOT deleted AND body <> '';
+
+ALTER TABLE members ADD COLUMN notify text NOT NULL DEFAULT 'all',
+    ADD CONSTRAINT members_notify CHECK (notify IN ('all', 'mentions', 'none'));
+
+-- Web Push (docs/protocol.md, Notifications): a browser's subscription,
+-- and the messages whose pushes are still to be sent (one row per message,
+-- written by the send; the push worker of any node expands it to the
+-- members to notify, sends, and deletes it).
+CREATE TABLE push_subscriptions (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id    bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    endpoint   text        NOT NULL UNIQUE,
+    p256dh     text        NOT NULL,
+    auth       text        NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id);
+CREATE TABLE push_queue (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id      bigint      NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    conversation_id bigint      NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    claimed_until   timestamptz
+);

@@ -1,0 +1,40 @@
+-- name: UpsertPushSubscription :one
+-- A browser's subscription; the same endpoint again takes the new keys
+-- (and the new user, should another account log in on that browser).
+INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)
+ON CONFLICT (endpoint) DO UPDATE SET user_id = EXCLUDED.user_id, p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth
+RETURNING id, (xmax = 0)::boolean AS inserted;
+
+-- name: DeletePushSubscription :execrows
+DELETE FROM push_subscriptions WHERE user_id = $1 AND endpoint = $2;
+
+-- name: DropPushSubscription :exec
+-- The push service said the subscription is gone.
+DELETE FROM push_subscriptions WHERE id = $1;
+
+-- name: ListPushSubscriptions :many
+SELECT * FROM push_subscriptions WHERE user_id = ANY(@user_ids::bigint[]) ORDER BY id;
+
+-- name: ClaimPushes :many
+-- Messages whose pushes are due (sent at least a moment ago, so a burst is
+-- pushed once), for this node for two minutes: a node that dies with them
+-- leaves them to another.
+UPDATE push_queue SET claimed_until = now() + interval '2 minutes'
+WHERE id IN (
+    SELECT q.id FROM push_queue q
+    WHERE q.created_at <= @due AND (q.claimed_until IS NULL OR q.claimed_until < now())
+    ORDER BY q.id LIMIT @lim FOR UPDATE SKIP LOCKED)
+RETURNING id, message_id, conversation_id;
+
+-- name: DonePushes :exec
+DELETE FROM push_queue WHERE id = ANY(@ids::bigint[]);
+
+-- name: ListPushRecipients :many
+-- The members of a conversation who may be pushed: a subscription, and a
+-- notify level that is not none (muted is none).
+SELECT mb.user_id, mb.notify FROM members mb
+WHERE mb.conversation_id = $1 AND NOT mb.muted AND mb.notify <> 'none'
+  AND EXISTS (SELECT 1 FROM push_subscriptions ps WHERE ps.user_id = mb.user_id);
+
+-- name: ListMentionsOf :many
+SELECT message_id, user_id FROM mentions WHERE message_id = ANY(@message_ids::bigint[]);
