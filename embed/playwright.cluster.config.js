@@ -8,7 +8,7 @@ const baseURL = `http://127.0.0.1:${port}`
 
 export default defineConfig({
   ...base,
-  testMatch: ['chat.spec.js', 'groups.spec.js', 'messages.spec.js', 'files.spec.js'],
+  testMatch: ['chat.spec.js', 'groups.spec.js', 'messages.spec.js', 'files.spec.js', 'search.spec.js'],
   use: { ...base.use, baseURL },
   webServer: {
     ...base.webServer,

@@ -35,7 +35,10 @@ func (s *Server) handleUI(w http.ResponseWriter, r *http.Request) {
 			if strings.HasPrefix(name, "assets/") {
 				w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 			} else {
-				w.Header().Set("Cache-Control", "no-cache")
+				w.Header().Set("Cache-Control", "no-cache") // sw.js too: a new version is seen at once
+			}
+			if strings.HasSuffix(name, ".webmanifest") {
+				w.Header().Set("Content-Type", "application/manifest+json")
 			}
 			http.ServeFileFS(w, r, ui, name)
 			return

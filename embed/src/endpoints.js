@@ -34,6 +34,11 @@ export { upload } from './api.js'
 export const getReceipts = (id) => api('GET', `/conversations/${id}/receipts`)
 export const postReceipts = (id, body) => api('POST', `/conversations/${id}/receipts`, body)
 
+// ---- push ----
+export const getPushKey = () => api('GET', '/push/key', undefined, { quiet401: true })
+export const postPushSubscription = (sub) => api('POST', '/push/subscriptions', sub)
+export const deletePushSubscription = (endpoint) => api('DELETE', '/push/subscriptions', { endpoint })
+
 // ---- people ----
 export const getUsers = (query) => api('GET', '/users?q=' + q(query))
 export const getContacts = () => api('GET', '/contacts')

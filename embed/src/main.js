@@ -25,7 +25,13 @@ watchEffect(() => {
   document.title = (n ? `(${n}) ` : '') + (title === 'Parley' ? 'Parley' : `${title} · Parley`)
 })
 
-// A click on a desktop notification opens its conversation.
+// A click on a desktop notification opens its conversation; so does one on
+// a push notification, through the service worker.
 window.addEventListener('parley:open', (e) => router.push(`/c/${e.detail}`))
+navigator.serviceWorker?.addEventListener('message', (e) => {
+  if (e.data?.type !== 'open') return
+  const u = new URL(e.data.url, location.origin)
+  if (u.origin === location.origin) router.push(u.pathname + u.search)
+})
 
 createApp(App).use(router).mount('#app')

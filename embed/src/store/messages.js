@@ -8,6 +8,7 @@ import { loadMembers } from './groups.js'
 import * as rt from '../realtime.js'
 import * as ep from '../endpoints.js'
 import { attachmentsText } from '../format.js'
+import { subscribePush } from './push.js'
 
 export function messageBucket(id) {
   if (!state.messages[id]) state.messages[id] = { list: [], pending: [], hasMore: true, loaded: false }
@@ -506,11 +507,13 @@ export async function enableNotifications() {
   if (!notificationsSupported()) return 'unsupported'
   const p = await Notification.requestPermission()
   state.notifications = p
+  if (p === 'granted') subscribePush().catch(() => {}) // and pushes with the tab closed
   return p
 }
 
 function notify(c, msg) {
-  if (c.muted || document.visibilityState === 'visible') return
+  if (c.muted || c.notify === 'none' || document.visibilityState === 'visible') return
+  if (c.notify === 'mentions' && !(msg.mentions?.all || msg.mentions?.user_ids?.includes(state.user?.id))) return
   if (!('Notification' in window) || Notification.permission !== 'granted') return
   try {
     const n = new Notification(c.title, { body: (msg.body || attachmentsText(msg)).slice(0, 140), tag: 'parley-' + c.id })

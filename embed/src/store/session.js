@@ -5,6 +5,7 @@ import { loadContacts } from './contacts.js'
 import { restore, connect, disconnect } from './sync.js'
 import { cacheClear } from '../cache.js'
 import * as ep from '../endpoints.js'
+import { registerWorker, subscribePush, unsubscribePush } from './push.js'
 
 export async function loadSession() {
   ep.getConfig().then((c) => (state.config = c)).catch(() => {})
@@ -35,6 +36,7 @@ export async function login(username, password) {
 }
 
 export async function logout() {
+  await unsubscribePush().catch(() => {})
   try {
     await ep.postLogout()
   } finally {
@@ -71,6 +73,7 @@ async function start() {
   await restore(state.user.id)
   loadContacts().catch(() => {})
   connect(sessionEnded)
+  registerWorker().then(() => subscribePush()).catch(() => {})
   started = false
 }
 
