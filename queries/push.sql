@@ -16,13 +16,24 @@ DELETE FROM push_subscriptions WHERE id = $1;
 SELECT * FROM push_subscriptions WHERE user_id = ANY(@user_ids::bigint[]) ORDER BY id;
 
 -- name: ClaimPushes :many
--- Messages whose pushes are due (sent at least a moment ago, so a burst is
--- pushed once), for this node for two minutes: a node that dies with them
--- leaves them to another.
+-- The queued messages of conversations whose pushes are due, for this node
+-- for two minutes (a node that dies with them leaves them to another). A
+-- conversation is due once it has been quiet for a moment (no
+-- newer message for @quiet_s seconds), or its oldest waiting message is
+-- older than @longest_s:
+-- a busy channel pushes every so often, never once per message.
+WITH due AS (
+    SELECT q.conversation_id FROM push_queue q
+    WHERE q.claimed_until IS NULL OR q.claimed_until < now()
+    GROUP BY q.conversation_id
+    HAVING max(q.created_at) <= now() - make_interval(secs => @quiet_s::float8)
+        OR min(q.created_at) <= now() - make_interval(secs => @longest_s::float8)
+)
 UPDATE push_queue SET claimed_until = now() + interval '2 minutes'
 WHERE id IN (
     SELECT q.id FROM push_queue q
-    WHERE q.created_at <= @due AND (q.claimed_until IS NULL OR q.claimed_until < now())
+    WHERE q.conversation_id IN (SELECT conversation_id FROM due)
+      AND (q.claimed_until IS NULL OR q.claimed_until < now())
     ORDER BY q.id LIMIT @lim FOR UPDATE SKIP LOCKED)
 RETURNING id, message_id, conversation_id;
 

@@ -7,21 +7,29 @@ package store
 
 import (
 	"context"
-	"time"
 )
 
 const claimPushes = `-- name: ClaimPushes :many
+WITH due AS (
+    SELECT q.conversation_id FROM push_queue q
+    WHERE q.claimed_until IS NULL OR q.claimed_until < now()
+    GROUP BY q.conversation_id
+    HAVING max(q.created_at) <= now() - make_interval(secs => $2::float8)
+        OR min(q.created_at) <= now() - make_interval(secs => $3::float8)
+)
 UPDATE push_queue SET claimed_until = now() + interval '2 minutes'
 WHERE id IN (
     SELECT q.id FROM push_queue q
-    WHERE q.created_at <= $1 AND (q.claimed_until IS NULL OR q.claimed_until < now())
-    ORDER BY q.id LIMIT $2 FOR UPDATE SKIP LOCKED)
+    WHERE q.conversation_id IN (SELECT conversation_id FROM due)
+      AND (q.claimed_until IS NULL OR q.claimed_until < now())
+    ORDER BY q.id LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING id, message_id, conversation_id
 `
 
 type ClaimPushesParams struct {
-	Due time.Time
-	Lim int32
+	Lim      int32
+	QuietS   float64
+	LongestS float64
 }
 
 type ClaimPushesRow struct {
@@ -30,11 +38,14 @@ type ClaimPushesRow struct {
 	ConversationID int64
 }
 
-// Messages whose pushes are due (sent at least a moment ago, so a burst is
-// pushed once), for this node for two minutes: a node that dies with them
-// leaves them to another.
+// The queued messages of conversations whose pushes are due, for this node
+// for two minutes (a node that dies with them leaves them to another). A
+// conversation is due once it has been quiet for a moment (no
+// newer message for @quiet_s seconds), or its oldest waiting message is
+// older than @longest_s:
+// a busy channel pushes every so often, never once per message.
 func (q *Queries) ClaimPushes(ctx context.Context, arg ClaimPushesParams) ([]ClaimPushesRow, error) {
-	rows, err := q.db.Query(ctx, claimPushes, arg.Due, arg.Lim)
+	rows, err := q.db.Query(ctx, claimPushes, arg.Lim, arg.QuietS, arg.LongestS)
 	if err != nil {
 		return nil, err
 	}

@@ -15,10 +15,11 @@ import (
 
 // Notifications (docs/protocol.md, Notifications): a send queues one row
 // per message when anyone has subscribed (SendMessage); the push worker of
-// any node claims due rows, works out whom to push (a subscription, the
+// any node claims the rows of conversations that have been quiet for a
+// second (or waited ten), works out whom to push (a subscription, the
 // conversation's notify level, no live socket on any node), and sends one
 // push per user and conversation for everything it claimed: a burst of
-// messages is one notification.
+// messages is one notification, a busy channel one every ten seconds.
 
 // Pusher sends Web Push messages; nil turns push off.
 type Pusher interface {
@@ -28,13 +29,14 @@ type Pusher interface {
 }
 
 const (
-	pushEvery   = time.Second     // the worker's tick
-	pushSettle  = time.Second     // a message waits this long, so a burst goes as one
-	pushTTL     = 24 * time.Hour  // how long a push service keeps an undelivered push
-	pushTries   = 4               // on 429 and 5xx, with backoff
-	pushBackoff = 2 * time.Second // doubled after each try
-	pushAtOnce  = 8               // sends in flight per node
-	pushBody    = 200             // characters of the text in a push
+	pushEvery   = time.Second      // the worker's tick
+	pushQuiet   = time.Second      // a conversation quiet this long is pushed: a burst goes as one
+	pushLongest = 10 * time.Second // and one never quiet, this often
+	pushTTL     = 24 * time.Hour   // how long a push service keeps an undelivered push
+	pushTries   = 4                // on 429 and 5xx, with backoff
+	pushBackoff = 2 * time.Second  // doubled after each try
+	pushAtOnce  = 8                // sends in flight per node
+	pushBody    = 200              // characters of the text in a push
 )
 
 // ErrPushOff is push asked for when the server has none.
@@ -132,7 +134,8 @@ type pushNotice struct {
 // pushDue sends the pushes of the messages due now and returns how many
 // queue rows it took.
 func (s *Service) pushDue(ctx context.Context) (int, error) {
-	claimed, err := s.db.ClaimPushes(ctx, store.ClaimPushesParams{Due: time.Now().Add(-pushSettle), Lim: pushBatch})
+	claimed, err := s.db.ClaimPushes(ctx, store.ClaimPushesParams{
+		QuietS: pushQuiet.Seconds(), LongestS: pushLongest.Seconds(), Lim: pushBatch})
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
