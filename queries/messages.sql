@@ -31,6 +31,10 @@ WITH seq AS (
         position = array_position(@upload_ids::bigint[], f.id)
     FROM ins WHERE f.id = ANY(@upload_ids::bigint[]) AND f.uploader_id = @sender_id AND f.message_id IS NULL
     RETURNING f.id, f.thumb_state
+), words AS (
+    -- its words, for search (edits and deletes keep them by a trigger)
+    INSERT INTO message_words (message_id, conversation_id, seq, sender_id, words)
+    SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, to_tsvector('simple', ins.body) FROM ins WHERE ins.body <> ''
 ), pushed AS (
     -- its pushes, sent by the push worker (nothing when no one subscribed)
     INSERT INTO push_queue (message_id, conversation_id)

@@ -166,3 +166,33 @@ func TestPushHidden(t *testing.T) {
 	off := newEnv(t)
 	off.user("carol").must(404, "GET", "/api/v1/push/key", nil)
 }
+
+// TestPushSubscriptionsBounded: a user keeps their newest ten
+// subscriptions, and a subscription ends with the session that made it.
+func TestPushSubscriptionsBounded(t *testing.T) {
+	ps := newPushService(t)
+	e := newEnv(t, func(o *server.Options) {
+		o.DB = storetest.New(t)
+		pusher(t, o)
+	})
+	carol := e.user("carol")
+	for i := range 12 {
+		carol.must(201, "POST", "/api/v1/push/subscriptions", ps.subscription(fmt.Sprint("c", i)))
+	}
+	count := func() (n int) {
+		e.srv.Accounts().DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM push_subscriptions").Scan(&n)
+		return n
+	}
+	if n := count(); n != 10 {
+		t.Fatalf("%d subscriptions kept, want 10", n)
+	}
+	var left int
+	e.srv.Accounts().DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM push_subscriptions WHERE endpoint LIKE '%/c0' OR endpoint LIKE '%/c1'").Scan(&left)
+	if left != 0 {
+		t.Fatal("the oldest subscriptions were kept, newer ones dropped")
+	}
+	carol.must(204, "POST", "/api/v1/auth/logout", nil)
+	if n := count(); n != 0 {
+		t.Fatalf("%d subscriptions outlived the session", n)
+	}
+}

@@ -222,6 +222,7 @@ type PushQueue struct {
 type PushSubscription struct {
 	ID        int64
 	UserID    int64
+	SessionID int64
 	Endpoint  string
 	P256dh    string
 	Auth      string

@@ -17,7 +17,7 @@ WITH due AS (
     HAVING max(q.created_at) <= now() - make_interval(secs => $2::float8)
         OR min(q.created_at) <= now() - make_interval(secs => $3::float8)
 )
-UPDATE push_queue SET claimed_until = now() + interval '2 minutes'
+UPDATE push_queue SET claimed_until = now() + interval '10 minutes'
 WHERE id IN (
     SELECT q.id FROM push_queue q
     WHERE q.conversation_id IN (SELECT conversation_id FROM due)
@@ -39,7 +39,7 @@ type ClaimPushesRow struct {
 }
 
 // The queued messages of conversations whose pushes are due, for this node
-// for two minutes (a node that dies with them leaves them to another). A
+// for ten minutes (a node that dies with them leaves them to another). A
 // conversation is due once it has been quiet for a moment (no
 // newer message for @quiet_s seconds), or its oldest waiting message is
 // older than @longest_s:
@@ -79,6 +79,16 @@ func (q *Queries) DeletePushSubscription(ctx context.Context, arg DeletePushSubs
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const discardPushes = `-- name: DiscardPushes :exec
+DELETE FROM push_queue WHERE created_at < now() - interval '1 minute'
+`
+
+// With push off, what the sends queued goes.
+func (q *Queries) DiscardPushes(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, discardPushes)
+	return err
 }
 
 const donePushes = `-- name: DonePushes :exec
@@ -163,7 +173,7 @@ func (q *Queries) ListPushRecipients(ctx context.Context, conversationID int64) 
 }
 
 const listPushSubscriptions = `-- name: ListPushSubscriptions :many
-SELECT id, user_id, endpoint, p256dh, auth, created_at FROM push_subscriptions WHERE user_id = ANY($1::bigint[]) ORDER BY id
+SELECT id, user_id, session_id, endpoint, p256dh, auth, created_at FROM push_subscriptions WHERE user_id = ANY($1::bigint[]) ORDER BY id
 `
 
 func (q *Queries) ListPushSubscriptions(ctx context.Context, userIds []int64) ([]PushSubscription, error) {
@@ -178,6 +188,7 @@ func (q *Queries) ListPushSubscriptions(ctx context.Context, userIds []int64) ([
 		if err := rows.Scan(
 			&i.ID,
 			&i.UserID,
+			&i.SessionID,
 			&i.Endpoint,
 			&i.P256dh,
 			&i.Auth,
@@ -193,17 +204,36 @@ func (q *Queries) ListPushSubscriptions(ctx context.Context, userIds []int64) ([
 	return items, nil
 }
 
+const trimPushSubscriptions = `-- name: TrimPushSubscriptions :exec
+DELETE FROM push_subscriptions d
+WHERE d.user_id = $1 AND d.id NOT IN (
+    SELECT k.id FROM push_subscriptions k WHERE k.user_id = $1 ORDER BY k.id DESC LIMIT $2)
+`
+
+type TrimPushSubscriptionsParams struct {
+	Owner int64
+	Keep  int32
+}
+
+// A user keeps their newest few subscriptions (browsers, devices).
+func (q *Queries) TrimPushSubscriptions(ctx context.Context, arg TrimPushSubscriptionsParams) error {
+	_, err := q.db.Exec(ctx, trimPushSubscriptions, arg.Owner, arg.Keep)
+	return err
+}
+
 const upsertPushSubscription = `-- name: UpsertPushSubscription :one
-INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)
-ON CONFLICT (endpoint) DO UPDATE SET user_id = EXCLUDED.user_id, p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth
+INSERT INTO push_subscriptions (user_id, session_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (endpoint) DO UPDATE SET user_id = EXCLUDED.user_id, session_id = EXCLUDED.session_id,
+    p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth
 RETURNING id, (xmax = 0)::boolean AS inserted
 `
 
 type UpsertPushSubscriptionParams struct {
-	UserID   int64
-	Endpoint string
-	P256dh   string
-	Auth     string
+	UserID    int64
+	SessionID int64
+	Endpoint  string
+	P256dh    string
+	Auth      string
 }
 
 type UpsertPushSubscriptionRow struct {
@@ -216,6 +246,7 @@ type UpsertPushSubscriptionRow struct {
 func (q *Queries) UpsertPushSubscription(ctx context.Context, arg UpsertPushSubscriptionParams) (UpsertPushSubscriptionRow, error) {
 	row := q.db.QueryRow(ctx, upsertPushSubscription,
 		arg.UserID,
+		arg.SessionID,
 		arg.Endpoint,
 		arg.P256dh,
 		arg.Auth,

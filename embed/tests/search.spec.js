@@ -50,6 +50,15 @@ test('search finds a message by a word, a prefix or Chinese, and opens it in con
   await expect(found).toBeInViewport()
   await expect(found).toHaveAttribute('data-highlighted', 'true')
 
+  // from elsewhere (no chat open): the hit opens its chat at the message
+  await b.goto('/')
+  await expect(b.getByRole('button', { name: 'New chat' })).toBeVisible()
+  await b.keyboard.press('/')
+  await box.fill(marker)
+  await hit.click()
+  await expect(found).toBeInViewport()
+  await expect(b).toHaveURL(new RegExp(`/c/${conversation.id}$`))
+
   // Chinese, by a substring; Ctrl+K opens the same box
   await b.keyboard.press('Control+k')
   await box.fill('部署服务器')

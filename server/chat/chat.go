@@ -80,6 +80,7 @@ type Service struct {
 	filesWork   *filesWorker
 	previewer   Previewer
 	search      search.Engine
+	searching   chan struct{}
 	pusher      Pusher
 	pushHidden  bool
 	previewWork *previewWorker
@@ -140,7 +141,7 @@ func New(o Options) *Service {
 	}
 	s.warnings = throttle.New(s.log, warnEvery)
 	s.files, s.maxUpload, s.uploadQuota, s.previewer = o.Files, o.MaxUpload, o.UploadQuota, o.Previews
-	s.search = o.Search
+	s.search, s.searching = o.Search, make(chan struct{}, searchesAtOnce)
 	s.pusher, s.pushHidden = o.Pusher, o.PushHidden
 	if s.search == nil {
 		s.search = search.NewPostgres(o.DB.Pool)
@@ -164,9 +165,7 @@ func New(o Options) *Service {
 	s.workersWG.Go(s.runOutbox)
 	s.workersWG.Go(s.filesWork.run)
 	s.workersWG.Go(s.previewWork.run)
-	if s.pusher != nil {
-		s.workersWG.Go(s.runPush)
-	}
+	s.workersWG.Go(s.runPush)
 	return s
 }
 

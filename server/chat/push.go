@@ -35,8 +35,12 @@ const (
 	pushTTL     = 24 * time.Hour   // how long a push service keeps an undelivered push
 	pushTries   = 4                // on 429 and 5xx, with backoff
 	pushBackoff = 2 * time.Second  // doubled after each try
-	pushAtOnce  = 8                // sends in flight per node
+	pushAtOnce  = 16               // sends in flight per node
 	pushBody    = 200              // characters of the text in a push
+	// pushSubsPerUser: a user's newest subscriptions kept (one per
+	// browser), so no account can have the server push to thousands of
+	// endpoints
+	pushSubsPerUser = 10
 )
 
 // ErrPushOff is push asked for when the server has none.
@@ -73,8 +77,15 @@ func (s *Service) Subscribe(ctx context.Context, me Actor, in PushSubscription) 
 		}
 		return false, Validation(field, "That is not a push subscription this server can use: "+err.Error()+".")
 	}
-	row, err := s.db.UpsertPushSubscription(ctx, store.UpsertPushSubscriptionParams{
-		UserID: me.ID(), Endpoint: sub.Endpoint, P256dh: sub.P256dh, Auth: sub.Auth})
+	var row store.UpsertPushSubscriptionRow
+	err = s.db.InTx(ctx, func(q *store.Queries) error {
+		var err error
+		if row, err = q.UpsertPushSubscription(ctx, store.UpsertPushSubscriptionParams{
+			UserID: me.ID(), SessionID: me.SessionID, Endpoint: sub.Endpoint, P256dh: sub.P256dh, Auth: sub.Auth}); err != nil {
+			return err
+		}
+		return q.TrimPushSubscriptions(ctx, store.TrimPushSubscriptionsParams{Owner: me.ID(), Keep: pushSubsPerUser})
+	})
 	return row.Inserted, err
 }
 
@@ -105,6 +116,12 @@ func (s *Service) runPush() {
 		case <-s.stop:
 			return
 		case <-t.C:
+			if s.pusher == nil { // push off: what sends queued (for old subscriptions) goes
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				_ = s.db.DiscardPushes(ctx)
+				cancel()
+				continue
+			}
 			for {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				n, err := s.pushDue(ctx)
@@ -131,32 +148,59 @@ type pushNotice struct {
 	mentioned bool
 }
 
-// pushDue sends the pushes of the messages due now and returns how many
-// queue rows it took.
+// pushDue sends the pushes of the conversations due now, one
+// conversation at a time, each struck off the queue once its pushes are
+// done (a failure leaves only that conversation to a later try), and
+// returns how many queue rows it took.
 func (s *Service) pushDue(ctx context.Context) (int, error) {
 	claimed, err := s.db.ClaimPushes(ctx, store.ClaimPushesParams{
 		QuietS: pushQuiet.Seconds(), LongestS: pushLongest.Seconds(), Lim: pushBatch})
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
-	ids := make([]int64, len(claimed))
-	msgIDs := make([]int64, len(claimed))
-	for i, c := range claimed {
-		ids[i], msgIDs[i] = c.ID, c.MessageID
+	type batch struct{ rows, msgs []int64 }
+	byConv := map[int64]*batch{}
+	var convs []int64
+	for _, c := range claimed {
+		b := byConv[c.ConversationID]
+		if b == nil {
+			b = &batch{}
+			byConv[c.ConversationID] = b
+			convs = append(convs, c.ConversationID)
+		}
+		b.rows, b.msgs = append(b.rows, c.ID), append(b.msgs, c.MessageID)
 	}
-	if err := s.pushMessages(ctx, msgIDs); err != nil {
-		return len(claimed), err // claimed for two minutes: another try then
+	var firstErr error
+	for _, conv := range convs {
+		b := byConv[conv]
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err := s.pushConversation(cctx, conv, b.msgs)
+		cancel()
+		if err == nil {
+			err = s.db.DonePushes(ctx, b.rows)
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
 	}
-	return len(claimed), s.db.DonePushes(ctx, ids)
+	return len(claimed), firstErr
 }
 
-func (s *Service) pushMessages(ctx context.Context, msgIDs []int64) error {
-	if s.pusher == nil {
-		return nil
-	}
-	msgs, err := s.db.ListMessagesByIDs(ctx, msgIDs) // newest first
+// pushConversation pushes the offline members of one conversation whose
+// notify level wants some of msgs, once each.
+func (s *Service) pushConversation(ctx context.Context, conv int64, msgIDs []int64) error {
+	rows, err := s.db.ListMessagesByIDs(ctx, msgIDs) // newest first
 	if err != nil {
 		return err
+	}
+	var msgs []store.Message
+	for _, m := range rows {
+		if !m.Deleted {
+			msgs = append(msgs, m)
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
 	}
 	mentionRows, err := s.db.ListMentionsOf(ctx, msgIDs)
 	if err != nil {
@@ -166,50 +210,37 @@ func (s *Service) pushMessages(ctx context.Context, msgIDs []int64) error {
 	for _, m := range mentionRows {
 		mentioned[[2]int64{m.MessageID, m.UserID}] = true
 	}
-	byConv := map[int64][]store.Message{}
-	var convs []int64
-	for _, m := range msgs {
-		if m.Deleted {
-			continue
-		}
-		if _, ok := byConv[m.ConversationID]; !ok {
-			convs = append(convs, m.ConversationID)
-		}
-		byConv[m.ConversationID] = append(byConv[m.ConversationID], m)
+	recips, err := s.db.ListPushRecipients(ctx, conv)
+	if err != nil {
+		return err
 	}
 	var notices []pushNotice
-	for _, conv := range convs {
-		recips, err := s.db.ListPushRecipients(ctx, conv)
-		if err != nil {
-			return err
+	for _, r := range recips {
+		n := pushNotice{user: r.UserID, conv: conv}
+		for _, m := range msgs {
+			if m.SenderID == r.UserID {
+				continue
+			}
+			at := m.MentionAll || mentioned[[2]int64{m.ID, r.UserID}]
+			if r.Notify == "mentions" && !at {
+				continue
+			}
+			if n.count == 0 {
+				n.latest = m
+			}
+			n.count++
+			n.mentioned = n.mentioned || at
 		}
-		for _, r := range recips {
-			n := pushNotice{user: r.UserID, conv: conv}
-			for _, m := range byConv[conv] {
-				if m.SenderID == r.UserID {
-					continue
-				}
-				at := m.MentionAll || mentioned[[2]int64{m.ID, r.UserID}]
-				if r.Notify == "mentions" && !at {
-					continue
-				}
-				if n.count == 0 {
-					n.latest = m
-				}
-				n.count++
-				n.mentioned = n.mentioned || at
-			}
-			if n.count > 0 {
-				notices = append(notices, n)
-			}
+		if n.count > 0 {
+			notices = append(notices, n)
 		}
 	}
 	if len(notices) == 0 {
 		return nil
 	}
-	users := make([]int64, 0, len(notices))
-	for _, n := range notices {
-		users = append(users, n.user)
+	users := make([]int64, len(notices))
+	for i, n := range notices {
+		users[i] = n.user
 	}
 	online, err := s.tracker.Online(ctx, users)
 	if err != nil {
@@ -235,14 +266,18 @@ func (s *Service) pushMessages(ctx context.Context, msgIDs []int64) error {
 		subs[sr.UserID] = append(subs[sr.UserID], sr)
 	}
 	names := map[int64]string{}
+	var channel *Conversation // a channel's title is everyone's: read once
 	sem := make(chan struct{}, pushAtOnce)
 	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, n := range kept {
-		m, err := s.pushMessage(ctx, n, names)
-		if err != nil {
-			if errors.Is(err, ErrNotFound) {
-				continue // left the conversation meanwhile
-			}
+		if len(subs[n.user]) == 0 {
+			continue
+		}
+		m, err := s.pushMessage(ctx, n, names, &channel)
+		if errors.Is(err, ErrNotFound) {
+			continue // left the conversation meanwhile
+		} else if err != nil {
 			return err
 		}
 		for _, sub := range subs[n.user] {
@@ -253,16 +288,23 @@ func (s *Service) pushMessages(ctx context.Context, msgIDs []int64) error {
 			})
 		}
 	}
-	wg.Wait()
 	return nil
 }
 
 // pushMessage is the push for one notice: the conversation as its user
 // sees it, the latest message's sender and text.
-func (s *Service) pushMessage(ctx context.Context, n pushNotice, names map[int64]string) (push.Message, error) {
-	c, err := conversationQ(ctx, s.db.Queries, n.user, n.conv)
-	if err != nil {
-		return push.Message{}, err
+func (s *Service) pushMessage(ctx context.Context, n pushNotice, names map[int64]string, channel **Conversation) (push.Message, error) {
+	var c Conversation
+	if *channel != nil {
+		c = **channel
+	} else {
+		var err error
+		if c, err = conversationQ(ctx, s.db.Queries, n.user, n.conv); err != nil {
+			return push.Message{}, err
+		}
+		if c.Kind == "channel" {
+			*channel = &c
+		}
 	}
 	p := PushPayload{Type: "message", ConversationID: n.conv, Seq: n.latest.Seq, Title: c.Title, Count: n.count}
 	if c.Kind == "channel" {

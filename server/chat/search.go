@@ -8,12 +8,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/server/search"
-	"github.com/parleychat/parley/store"
 )
 
 // searchTimeout bounds one search: a query that matches too much to rank
 // in time is told to narrow down, not left to hold a connection.
 const searchTimeout = 5 * time.Second
+
+// searchesAtOnce bounds the searches a node runs at once.
+const searchesAtOnce = 4
 
 // SearchQuery is GET /search's parameters.
 type SearchQuery struct {
@@ -69,6 +71,16 @@ func (s *Service) Search(ctx context.Context, me Actor, in SearchQuery) (SearchP
 			*f.to = *f.v
 		}
 	}
+	// a few searches at once per node: the database serves sends too
+	select {
+	case s.searching <- struct{}{}:
+		defer func() { <-s.searching }()
+	case <-time.After(2 * time.Second):
+		return SearchPage{}, &Error{Code: CodeRateLimited, RetryAfter: time.Second,
+			Message: "The server is busy with other searches; try again in a moment."}
+	case <-ctx.Done():
+		return SearchPage{}, ctx.Err()
+	}
 	sctx, cancel := context.WithTimeout(ctx, searchTimeout)
 	ids, more, err := s.search.Search(sctx, q)
 	cancel()
@@ -93,7 +105,7 @@ func (s *Service) Search(ctx context.Context, me Actor, in SearchQuery) (SearchP
 	for _, m := range msgs {
 		if _, ok := titles[m.ConversationID]; !ok {
 			c, err := conversationQ(ctx, s.db.Queries, me.ID(), m.ConversationID)
-			if store.IsNotFound(err) {
+			if errors.Is(err, ErrNotFound) {
 				continue // left between the two reads
 			} else if err != nil {
 				return SearchPage{}, err

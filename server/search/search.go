@@ -90,7 +90,10 @@ func (t *Terms) add(tok string, quoted, neg bool) {
 	}
 	// text a word index cannot hold: scripts written without spaces, and a
 	// single token with punctuation inside (example.com, v1.2, foo_bar)
-	if unspaced(tok) || (!quoted && inner(tok)) {
+	// a phrase left out is text left out; so is a quoted single token with
+	// punctuation in it ("example.com")
+	phrase := quoted && strings.IndexFunc(tok, unicode.IsSpace) >= 0
+	if unspaced(tok) || inner(tok) && !phrase || neg && phrase {
 		if !quoted { // a comma or a full stop after it is no part of it
 			tok = strings.TrimFunc(tok, func(r rune) bool { return !wordRune(r) })
 		}
@@ -147,7 +150,11 @@ func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) ||
 func (t Terms) TSQuery() string {
 	var parts []string
 	for _, w := range t.Words {
-		parts = append(parts, "'"+w+"':*")
+		if utf8.RuneCountInString(w) == 1 {
+			parts = append(parts, "'"+w+"'") // one letter begins too much: the word itself
+		} else {
+			parts = append(parts, "'"+w+"':*")
+		}
 	}
 	for _, p := range t.Phrases {
 		q := make([]string, len(p))

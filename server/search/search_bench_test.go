@@ -45,6 +45,9 @@ func BenchmarkSearch(b *testing.B) {
 			       (SELECT string_agg(w.words[1 + ((i::bigint * k * 7919) %% 400)::int], ' ') FROM generate_series(1, 8) k) || ' ' ||
 			       zh.p[1 + (i * 31 %% 40)]
 			FROM generate_series(0, 999999) i, w, zh`, other),
+		// what SendMessage writes beside each message
+		`INSERT INTO message_words (message_id, conversation_id, seq, sender_id, words)
+		 SELECT id, conversation_id, seq, sender_id, to_tsvector('simple', body) FROM messages`,
 		`UPDATE conversations c SET last_seq = 1000`,
 		`ANALYZE`,
 	} {

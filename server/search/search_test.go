@@ -23,6 +23,8 @@ func TestParse(t *testing.T) {
 		{"a - b", Terms{Words: []string{"a", "b"}}},
 		{"हिन्दी", Terms{Words: []string{"हिन्दी"}}},
 		{"Привет", Terms{Words: []string{"привет"}}},
+		{`deploy -"release notes"`, Terms{Words: []string{"deploy"}, NotSubstr: []string{"release notes"}}},
+		{`"example.com"`, Terms{Substrings: []string{"example.com"}}},
 	} {
 		got, err := Parse(c.q)
 		if err != nil || !reflect.DeepEqual(got, c.want) {

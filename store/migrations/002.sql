@@ -143,7 +143,8 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX messages_trigrams ON messages USING gin (body gin_trgm_ops) WHERE NOT deleted;
 
 -- The words of every message that is not deleted, for search: the simple
--- configuration (no language's stemming), kept by triggers on messages. A
+-- configuration (no language's stemming), written by the send (SendMessage)
+-- and kept by a trigger when a message changes. A
 -- table of its own so that reading messages never carries the tsvector,
 -- and a word search filters by membership before it touches messages.
 CREATE TABLE message_words (
@@ -154,29 +155,22 @@ CREATE TABLE message_words (
     words           tsvector NOT NULL
 );
 CREATE INDEX message_words_words ON message_words USING gin (words);
-CREATE FUNCTION parley_words_added() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO message_words (message_id, conversation_id, seq, sender_id, words)
-    SELECT id, conversation_id, seq, sender_id, to_tsvector('simple', body) FROM added
-    WHERE NOT deleted AND body <> '';
-    RETURN NULL;
-END $$;
-CREATE TRIGGER messages_words_added AFTER INSERT ON messages REFERENCING NEW TABLE AS added
-    FOR EACH STATEMENT EXECUTE FUNCTION parley_words_added();
+-- an edit replaces the words, a delete (a tombstone) takes them away; other
+-- changes (a reaction, a thumbnail) fire nothing
 CREATE FUNCTION parley_words_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM message_words w USING after_change n
-    WHERE w.message_id = n.id AND (n.deleted OR n.body = '');
-    INSERT INTO message_words (message_id, conversation_id, seq, sender_id, words)
-    SELECT n.id, n.conversation_id, n.seq, n.sender_id, to_tsvector('simple', n.body)
-    FROM after_change n JOIN before_change o ON o.id = n.id
-    WHERE NOT n.deleted AND n.body <> '' AND (o.body <> n.body OR o.deleted)
-    ON CONFLICT (message_id) DO UPDATE SET words = EXCLUDED.words;
+    IF NEW.deleted OR NEW.body = '' THEN
+        DELETE FROM message_words WHERE message_id = NEW.id;
+    ELSE
+        INSERT INTO message_words (message_id, conversation_id, seq, sender_id, words)
+        VALUES (NEW.id, NEW.conversation_id, NEW.seq, NEW.sender_id, to_tsvector('simple', NEW.body))
+        ON CONFLICT (message_id) DO UPDATE SET words = EXCLUDED.words;
+    END IF;
     RETURN NULL;
 END $$;
-CREATE TRIGGER messages_words_changed AFTER UPDATE ON messages
-    REFERENCING OLD TABLE AS before_change NEW TABLE AS after_change
-    FOR EACH STATEMENT EXECUTE FUNCTION parley_words_changed();
+CREATE TRIGGER messages_words_changed AFTER UPDATE OF body, deleted ON messages
+    FOR EACH ROW WHEN (OLD.body IS DISTINCT FROM NEW.body OR OLD.deleted IS DISTINCT FROM NEW.deleted)
+    EXECUTE FUNCTION parley_words_changed();
 INSERT INTO message_words (message_id, conversation_id, seq, sender_id, words)
 SELECT id, conversation_id, seq, sender_id, to_tsvector('simple', body) FROM messages
 WHERE NOT deleted AND body <> '';
@@ -191,12 +185,16 @@ ALTER TABLE members ADD COLUMN notify text NOT NULL DEFAULT 'all',
 CREATE TABLE push_subscriptions (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id    bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    -- the session that subscribed: a logout, an expiry or a revocation
+    -- (a password change) ends its pushes too
+    session_id bigint      NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
     endpoint   text        NOT NULL UNIQUE,
     p256dh     text        NOT NULL,
     auth       text        NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id);
+CREATE INDEX push_subscriptions_session ON push_subscriptions (session_id);
 CREATE TABLE push_queue (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     message_id      bigint      NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
@@ -204,3 +202,5 @@ CREATE TABLE push_queue (
     created_at      timestamptz NOT NULL DEFAULT now(),
     claimed_until   timestamptz
 );
+CREATE INDEX push_queue_message ON push_queue (message_id);
+CREATE INDEX push_queue_conversation ON push_queue (conversation_id);
