@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -55,6 +56,9 @@ func newEnv(t *testing.T, mod ...func(*server.Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// the background work (thumbnails, pushes, previews) stops before the
+	// test's temporary directories go (cleanups run last-in first-out)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	return &env{t: t, srv: srv, ts: ts}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -111,6 +112,9 @@ type Server struct {
 	tracker  presence.Tracker
 	hub      *Hub
 	warnings *throttle.Logger
+
+	shutdownOnce sync.Once
+	shutdownErr  error
 }
 
 // warn logs a warning that may repeat a lot during an outage.
@@ -208,13 +212,17 @@ func (s *Server) CloseSockets(ctx context.Context) { s.hub.shutdown(ctx) }
 
 // Shutdown closes the sockets, then stops the use cases (pending sends
 // answered, receipts written) and closes the bus and the tracker. Call it
-// after http.Server.Shutdown has drained the requests.
+// after http.Server.Shutdown has drained the requests. Calls after the
+// first return its answer.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.hub.shutdown(ctx)
-	s.chat.Close()
-	err := s.bus.Close()
-	if terr := s.tracker.Close(); err == nil {
-		err = terr
-	}
-	return err
+	s.shutdownOnce.Do(func() {
+		s.hub.shutdown(ctx)
+		s.chat.Close()
+		err := s.bus.Close()
+		if terr := s.tracker.Close(); err == nil {
+			err = terr
+		}
+		s.shutdownErr = err
+	})
+	return s.shutdownErr
 }

@@ -359,6 +359,8 @@ func (s *Service) sendPush(ctx context.Context, sub store.PushSubscription, m pu
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.stop: // the node is stopping: the lease hands it to another
+			return
 		case <-time.After(wait):
 		}
 		wait *= 2
