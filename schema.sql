@@ -39,7 +39,10 @@ CREATE TABLE sessions (
     created_at   timestamptz NOT NULL DEFAULT now(),
     last_used_at timestamptz NOT NULL DEFAULT now(),
     expires_at   timestamptz NOT NULL,
-    user_agent   text        NOT NULL DEFAULT ''
+    user_agent   text        NOT NULL DEFAULT '',
+    -- a personal access token (docs/protocol.md, Integrations) is a session
+    -- with a name: its expiry never slides, and it is revoked like one
+    name         text
 );
 CREATE UNIQUE INDEX sessions_token_hash_key ON sessions (token_hash);
 CREATE INDEX sessions_user_id ON sessions (user_id);

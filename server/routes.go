@@ -44,6 +44,9 @@ func (s *Server) routes() http.Handler {
 			r.Get("/me", endpoint(s, ok, s.me))
 			r.Patch("/me", endpoint(s, ok, s.updateMe))
 			r.Post("/me/password", endpoint(s, ok, s.changePassword))
+			r.Get("/me/tokens", endpoint(s, ok, s.listTokens))
+			r.Post("/me/tokens", endpoint(s, made, s.createToken))
+			r.Delete("/me/tokens/{id}", endpoint(s, ok, s.revokeToken))
 
 			r.Get("/users", endpoint(s, ok, s.searchUsers))
 			r.Get("/search", endpoint(s, ok, s.search))

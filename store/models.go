@@ -256,6 +256,7 @@ type Session struct {
 	LastUsedAt time.Time
 	ExpiresAt  time.Time
 	UserAgent  string
+	Name       *string
 }
 
 type User struct {

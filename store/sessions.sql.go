@@ -13,7 +13,7 @@ import (
 const createSession = `-- name: CreateSession :one
 INSERT INTO sessions (user_id, token_hash, expires_at, user_agent)
 VALUES ($1, $2, $3, $4)
-RETURNING id, user_id, token_hash, created_at, last_used_at, expires_at, user_agent
+RETURNING id, user_id, token_hash, created_at, last_used_at, expires_at, user_agent, name
 `
 
 type CreateSessionParams struct {
@@ -39,6 +39,45 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) (S
 		&i.LastUsedAt,
 		&i.ExpiresAt,
 		&i.UserAgent,
+		&i.Name,
+	)
+	return i, err
+}
+
+const createToken = `-- name: CreateToken :one
+INSERT INTO sessions (user_id, token_hash, expires_at, name)
+SELECT $1::bigint, $2::bytea, $3::timestamptz, $4::text
+WHERE (SELECT count(*) FROM sessions x WHERE x.user_id = $1::bigint AND x.name IS NOT NULL AND x.expires_at > now()) < $5::bigint
+RETURNING id, user_id, token_hash, created_at, last_used_at, expires_at, user_agent, name
+`
+
+type CreateTokenParams struct {
+	Owner     int64
+	TokenHash []byte
+	ExpiresAt time.Time
+	Name      string
+	MaxTokens int64
+}
+
+// A named session; none past the user's limit of live tokens.
+func (q *Queries) CreateToken(ctx context.Context, arg CreateTokenParams) (Session, error) {
+	row := q.db.QueryRow(ctx, createToken,
+		arg.Owner,
+		arg.TokenHash,
+		arg.ExpiresAt,
+		arg.Name,
+		arg.MaxTokens,
+	)
+	var i Session
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.TokenHash,
+		&i.CreatedAt,
+		&i.LastUsedAt,
+		&i.ExpiresAt,
+		&i.UserAgent,
+		&i.Name,
 	)
 	return i, err
 }
@@ -93,6 +132,23 @@ func (q *Queries) DeleteSession(ctx context.Context, id int64) error {
 	return err
 }
 
+const deleteToken = `-- name: DeleteToken :execrows
+DELETE FROM sessions WHERE id = $1 AND user_id = $2 AND name IS NOT NULL
+`
+
+type DeleteTokenParams struct {
+	ID     int64
+	UserID int64
+}
+
+func (q *Queries) DeleteToken(ctx context.Context, arg DeleteTokenParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteToken, arg.ID, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteUserSessions = `-- name: DeleteUserSessions :many
 DELETE FROM sessions WHERE user_id = $1 RETURNING id
 `
@@ -118,7 +174,7 @@ func (q *Queries) DeleteUserSessions(ctx context.Context, userID int64) ([]int64
 }
 
 const getSessionUser = `-- name: GetSessionUser :one
-SELECT sessions.id, sessions.user_id, sessions.token_hash, sessions.created_at, sessions.last_used_at, sessions.expires_at, sessions.user_agent, users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility
+SELECT sessions.id, sessions.user_id, sessions.token_hash, sessions.created_at, sessions.last_used_at, sessions.expires_at, sessions.user_agent, sessions.name, users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility
 FROM sessions JOIN users ON users.id = sessions.user_id
 WHERE sessions.token_hash = $1 AND sessions.expires_at > now()
 `
@@ -140,6 +196,7 @@ func (q *Queries) GetSessionUser(ctx context.Context, tokenHash []byte) (GetSess
 		&i.Session.LastUsedAt,
 		&i.Session.ExpiresAt,
 		&i.Session.UserAgent,
+		&i.Session.Name,
 		&i.User.ID,
 		&i.User.Username,
 		&i.User.DisplayName,
@@ -175,8 +232,41 @@ func (q *Queries) ListLiveSessions(ctx context.Context, ids []int64) ([]int64, e
 	return items, nil
 }
 
+const listTokens = `-- name: ListTokens :many
+SELECT id, user_id, token_hash, created_at, last_used_at, expires_at, user_agent, name FROM sessions WHERE user_id = $1 AND name IS NOT NULL AND expires_at > now() ORDER BY id DESC
+`
+
+func (q *Queries) ListTokens(ctx context.Context, userID int64) ([]Session, error) {
+	rows, err := q.db.Query(ctx, listTokens, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Session{}
+	for rows.Next() {
+		var i Session
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.TokenHash,
+			&i.CreatedAt,
+			&i.LastUsedAt,
+			&i.ExpiresAt,
+			&i.UserAgent,
+			&i.Name,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const touchSession = `-- name: TouchSession :exec
-UPDATE sessions SET last_used_at = now(), expires_at = $2 WHERE id = $1
+UPDATE sessions SET last_used_at = now(), expires_at = CASE WHEN name IS NULL THEN $2 ELSE expires_at END WHERE id = $1
 `
 
 type TouchSessionParams struct {
@@ -184,7 +274,8 @@ type TouchSessionParams struct {
 	ExpiresAt time.Time
 }
 
-// Slides the expiry; callers do it at most once in a while per session.
+// Slides the expiry (a token's never slides); callers do it at most once in
+// a while per session.
 func (q *Queries) TouchSession(ctx context.Context, arg TouchSessionParams) error {
 	_, err := q.db.Exec(ctx, touchSession, arg.ID, arg.ExpiresAt)
 	return err

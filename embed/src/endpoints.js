@@ -11,6 +11,9 @@ export const postSignup = (body) => api('POST', '/auth/signup', body, { quiet401
 export const postLogin = (username, password) => api('POST', '/auth/login', { username, password }, { quiet401: true })
 export const postLogout = () => api('POST', '/auth/logout', undefined, { quiet401: true })
 export const patchMe = (fields) => api('PATCH', '/me', fields)
+export const getTokens = () => api('GET', '/me/tokens')
+export const postToken = (body) => api('POST', '/me/tokens', body)
+export const deleteToken = (id) => api('DELETE', `/me/tokens/${id}`)
 export const postPassword = (current, next) => api('POST', '/me/password', { current_password: current, new_password: next })
 
 // ---- sync, conversations, messages ----

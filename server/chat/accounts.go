@@ -233,7 +233,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (me Actor, sli
 	} else if err != nil {
 		return Actor{}, nil, err
 	}
-	if time.Since(row.Session.LastUsedAt) > sessionTouchEvery {
+	if row.Session.Name != nil { // a token: its last use is told, its expiry stays
+		if since := time.Since(row.Session.LastUsedAt); since > time.Minute || row.Session.LastUsedAt.Equal(row.Session.CreatedAt) {
+			if err := s.db.TouchSession(ctx, store.TouchSessionParams{ID: row.Session.ID}); err != nil {
+				return Actor{}, nil, err
+			}
+		}
+	} else if time.Since(row.Session.LastUsedAt) > sessionTouchEvery {
 		exp := time.Now().Add(s.ttl())
 		if err := s.db.TouchSession(ctx, store.TouchSessionParams{ID: row.Session.ID, ExpiresAt: exp}); err != nil {
 			return Actor{}, nil, err

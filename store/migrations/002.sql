@@ -204,3 +204,5 @@ CREATE TABLE push_queue (
 );
 CREATE INDEX push_queue_message ON push_queue (message_id);
 CREATE INDEX push_queue_conversation ON push_queue (conversation_id);
+
+ALTER TABLE sessions ADD COLUMN name text;
