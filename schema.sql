@@ -23,10 +23,17 @@ CREATE TABLE users (
     last_seen_at  timestamptz,
     -- who may see this user's presence (docs/protocol.md, Presence v1.1)
     presence_visibility text  NOT NULL DEFAULT 'shared',
+    -- a bot (docs/protocol.md, Integrations) has an owner and no password;
+    -- a deactivated account cannot sign in, its messages stay
+    bot            boolean     NOT NULL DEFAULT false,
+    owner_id       bigint      REFERENCES users (id) ON DELETE CASCADE,
+    deactivated_at timestamptz,
+    CONSTRAINT users_bot_owner CHECK (bot = (owner_id IS NOT NULL)),
     CONSTRAINT users_username_lower CHECK (username = lower(username)),
     CONSTRAINT users_presence_visibility CHECK (presence_visibility IN ('shared', 'contacts', 'nobody'))
 );
 CREATE UNIQUE INDEX users_username_key ON users (username);
+CREATE INDEX users_owner ON users (owner_id) WHERE owner_id IS NOT NULL;
 -- user search: prefix match on username and display name
 CREATE INDEX users_username_prefix ON users (username text_pattern_ops);
 CREATE INDEX users_display_name_prefix ON users (lower(display_name) text_pattern_ops);
@@ -442,11 +449,12 @@ SELECT
     m.change_xid AS member_change_xid,
     c.change_xid AS conversation_change_xid,
     coalesce(peer.change_xid, 0)::bigint AS peer_change_xid,
-    m.notify
+    m.notify,
+    coalesce(peer.bot, false)::boolean AS peer_bot
 FROM members m
 JOIN conversations c ON c.id = m.conversation_id
 LEFT JOIN LATERAL (
-    SELECT pm.user_id, pm.delivered_seq, pm.read_seq, pm.change_xid, pu.username, pu.display_name, pu.created_at
+    SELECT pm.user_id, pm.delivered_seq, pm.read_seq, pm.change_xid, pu.username, pu.display_name, pu.created_at, pu.bot
     FROM members pm JOIN users pu ON pu.id = pm.user_id
     WHERE c.kind = 'direct' AND pm.conversation_id = c.id AND pm.user_id <> m.user_id
     LIMIT 1 -- one peer; it also keeps the planner from scanning a channel's members for one

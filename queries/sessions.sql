@@ -7,7 +7,7 @@ RETURNING *;
 -- The live session for a token hash, with its user.
 SELECT sqlc.embed(sessions), sqlc.embed(users)
 FROM sessions JOIN users ON users.id = sessions.user_id
-WHERE sessions.token_hash = $1 AND sessions.expires_at > now();
+WHERE sessions.token_hash = $1 AND sessions.expires_at > now() AND users.deactivated_at IS NULL;
 
 -- name: TouchSession :exec
 -- Slides the expiry (a token's never slides); callers do it at most once in

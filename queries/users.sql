@@ -19,8 +19,9 @@ UPDATE users SET password_hash = $2 WHERE id = $1;
 -- name: SearchUsers :many
 -- Username or display-name prefix; each side is an index range scan.
 SELECT * FROM users
-WHERE (username ~>=~ @prefix::text AND username ~<~ (@prefix::text || chr(1114111)))
-   OR (lower(display_name) ~>=~ lower(@prefix::text) AND lower(display_name) ~<~ (lower(@prefix::text) || chr(1114111)))
+WHERE ((username ~>=~ @prefix::text AND username ~<~ (@prefix::text || chr(1114111)))
+   OR (lower(display_name) ~>=~ lower(@prefix::text) AND lower(display_name) ~<~ (lower(@prefix::text) || chr(1114111))))
+  AND deactivated_at IS NULL
 ORDER BY username
 LIMIT 20;
 
@@ -65,3 +66,16 @@ SELECT group_id FROM group_members WHERE user_id = $1;
 -- name: SetPresenceVisibility :one
 UPDATE users SET presence_visibility = $2 WHERE id = $1
 RETURNING *;
+
+-- name: CreateBot :one
+-- A bot: no password (it signs in with its secret only).
+INSERT INTO users (username, display_name, password_hash, bot, owner_id)
+SELECT @username::text, @display_name::text, '', true, @owner::bigint
+WHERE (SELECT count(*) FROM users b WHERE b.owner_id = @owner::bigint AND b.deactivated_at IS NULL) < @max_bots::bigint
+RETURNING *;
+
+-- name: ListBots :many
+SELECT * FROM users WHERE owner_id = $1 AND deactivated_at IS NULL ORDER BY id;
+
+-- name: DeactivateBot :one
+UPDATE users SET deactivated_at = now() WHERE id = $1 AND owner_id = $2 AND deactivated_at IS NULL RETURNING id;

@@ -47,6 +47,9 @@ func (s *Server) routes() http.Handler {
 			r.Get("/me/tokens", endpoint(s, ok, s.listTokens))
 			r.Post("/me/tokens", endpoint(s, made, s.createToken))
 			r.Delete("/me/tokens/{id}", endpoint(s, ok, s.revokeToken))
+			r.Get("/bots", endpoint(s, ok, s.listBots))
+			r.Post("/bots", endpoint(s, made, s.createBot))
+			r.Delete("/bots/{id}", endpoint(s, ok, s.deleteBot))
 
 			r.Get("/users", endpoint(s, ok, s.searchUsers))
 			r.Get("/search", endpoint(s, ok, s.search))

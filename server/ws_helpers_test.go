@@ -226,6 +226,8 @@ type userOut struct {
 	ID          int64  `json:"id"`
 	Username    string `json:"username"`
 	DisplayName string `json:"display_name"`
+	Bot         bool   `json:"bot"`
+	OwnerID     *int64 `json:"owner_id"`
 }
 
 type message struct {

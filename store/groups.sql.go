@@ -214,7 +214,7 @@ func (q *Queries) DeleteGroup(ctx context.Context, id int64) error {
 }
 
 const getGroupMember = `-- name: GetGroupMember :one
-SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, gm.role, gm.joined_at
+SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, gm.role, gm.joined_at
 FROM group_members gm JOIN users ON users.id = gm.user_id
 WHERE gm.group_id = $1 AND gm.user_id = $2
 `
@@ -241,6 +241,9 @@ func (q *Queries) GetGroupMember(ctx context.Context, arg GetGroupMemberParams) 
 		&i.User.CreatedAt,
 		&i.User.LastSeenAt,
 		&i.User.PresenceVisibility,
+		&i.User.Bot,
+		&i.User.OwnerID,
+		&i.User.DeactivatedAt,
 		&i.Role,
 		&i.JoinedAt,
 	)
@@ -463,7 +466,7 @@ func (q *Queries) ListGroupMemberIDs(ctx context.Context, groupID int64) ([]int6
 }
 
 const listGroupMembers = `-- name: ListGroupMembers :many
-SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, gm.role, gm.joined_at
+SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, gm.role, gm.joined_at
 FROM group_members gm JOIN users ON users.id = gm.user_id
 WHERE gm.group_id = $1
 ORDER BY CASE gm.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, lower(users.display_name), users.id
@@ -492,6 +495,9 @@ func (q *Queries) ListGroupMembers(ctx context.Context, groupID int64) ([]ListGr
 			&i.User.CreatedAt,
 			&i.User.LastSeenAt,
 			&i.User.PresenceVisibility,
+			&i.User.Bot,
+			&i.User.OwnerID,
+			&i.User.DeactivatedAt,
 			&i.Role,
 			&i.JoinedAt,
 		); err != nil {
@@ -506,7 +512,7 @@ func (q *Queries) ListGroupMembers(ctx context.Context, groupID int64) ([]ListGr
 }
 
 const listGroupMembersByID = `-- name: ListGroupMembersByID :many
-SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, gm.role, gm.joined_at
+SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, gm.role, gm.joined_at
 FROM group_members gm JOIN users ON users.id = gm.user_id
 WHERE gm.group_id = $1 AND gm.user_id = ANY($2::bigint[])
 ORDER BY users.id
@@ -540,6 +546,9 @@ func (q *Queries) ListGroupMembersByID(ctx context.Context, arg ListGroupMembers
 			&i.User.CreatedAt,
 			&i.User.LastSeenAt,
 			&i.User.PresenceVisibility,
+			&i.User.Bot,
+			&i.User.OwnerID,
+			&i.User.DeactivatedAt,
 			&i.Role,
 			&i.JoinedAt,
 		); err != nil {

@@ -156,6 +156,7 @@ type MemberConversation struct {
 	ConversationChangeXid int64
 	PeerChangeXid         int64
 	Notify                string
+	PeerBot               bool
 }
 
 type Mention struct {
@@ -267,4 +268,7 @@ type User struct {
 	CreatedAt          time.Time
 	LastSeenAt         *time.Time
 	PresenceVisibility string
+	Bot                bool
+	OwnerID            *int64
+	DeactivatedAt      *time.Time
 }

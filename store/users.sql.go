@@ -10,10 +10,48 @@ import (
 	"time"
 )
 
+const createBot = `-- name: CreateBot :one
+INSERT INTO users (username, display_name, password_hash, bot, owner_id)
+SELECT $1::text, $2::text, '', true, $3::bigint
+WHERE (SELECT count(*) FROM users b WHERE b.owner_id = $3::bigint AND b.deactivated_at IS NULL) < $4::bigint
+RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at
+`
+
+type CreateBotParams struct {
+	Username    string
+	DisplayName string
+	Owner       int64
+	MaxBots     int64
+}
+
+// A bot: no password (it signs in with its secret only).
+func (q *Queries) CreateBot(ctx context.Context, arg CreateBotParams) (User, error) {
+	row := q.db.QueryRow(ctx, createBot,
+		arg.Username,
+		arg.DisplayName,
+		arg.Owner,
+		arg.MaxBots,
+	)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.DisplayName,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.LastSeenAt,
+		&i.PresenceVisibility,
+		&i.Bot,
+		&i.OwnerID,
+		&i.DeactivatedAt,
+	)
+	return i, err
+}
+
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (username, display_name, password_hash)
 VALUES ($1, $2, $3)
-RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility
+RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at
 `
 
 type CreateUserParams struct {
@@ -33,12 +71,31 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.CreatedAt,
 		&i.LastSeenAt,
 		&i.PresenceVisibility,
+		&i.Bot,
+		&i.OwnerID,
+		&i.DeactivatedAt,
 	)
 	return i, err
 }
 
+const deactivateBot = `-- name: DeactivateBot :one
+UPDATE users SET deactivated_at = now() WHERE id = $1 AND owner_id = $2 AND deactivated_at IS NULL RETURNING id
+`
+
+type DeactivateBotParams struct {
+	ID      int64
+	OwnerID *int64
+}
+
+func (q *Queries) DeactivateBot(ctx context.Context, arg DeactivateBotParams) (int64, error) {
+	row := q.db.QueryRow(ctx, deactivateBot, arg.ID, arg.OwnerID)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const getUser = `-- name: GetUser :one
-SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility FROM users WHERE id = $1
+SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at FROM users WHERE id = $1
 `
 
 func (q *Queries) GetUser(ctx context.Context, id int64) (User, error) {
@@ -52,12 +109,15 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (User, error) {
 		&i.CreatedAt,
 		&i.LastSeenAt,
 		&i.PresenceVisibility,
+		&i.Bot,
+		&i.OwnerID,
+		&i.DeactivatedAt,
 	)
 	return i, err
 }
 
 const getUserByUsername = `-- name: GetUserByUsername :one
-SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility FROM users WHERE username = $1
+SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at FROM users WHERE username = $1
 `
 
 func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User, error) {
@@ -71,8 +131,46 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 		&i.CreatedAt,
 		&i.LastSeenAt,
 		&i.PresenceVisibility,
+		&i.Bot,
+		&i.OwnerID,
+		&i.DeactivatedAt,
 	)
 	return i, err
+}
+
+const listBots = `-- name: ListBots :many
+SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at FROM users WHERE owner_id = $1 AND deactivated_at IS NULL ORDER BY id
+`
+
+func (q *Queries) ListBots(ctx context.Context, ownerID *int64) ([]User, error) {
+	rows, err := q.db.Query(ctx, listBots, ownerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.DisplayName,
+			&i.PasswordHash,
+			&i.CreatedAt,
+			&i.LastSeenAt,
+			&i.PresenceVisibility,
+			&i.Bot,
+			&i.OwnerID,
+			&i.DeactivatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listPresenceWatchers = `-- name: ListPresenceWatchers :many
@@ -189,9 +287,10 @@ func (q *Queries) ListVisiblePresence(ctx context.Context, arg ListVisiblePresen
 }
 
 const searchUsers = `-- name: SearchUsers :many
-SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility FROM users
-WHERE (username ~>=~ $1::text AND username ~<~ ($1::text || chr(1114111)))
-   OR (lower(display_name) ~>=~ lower($1::text) AND lower(display_name) ~<~ (lower($1::text) || chr(1114111)))
+SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at FROM users
+WHERE ((username ~>=~ $1::text AND username ~<~ ($1::text || chr(1114111)))
+   OR (lower(display_name) ~>=~ lower($1::text) AND lower(display_name) ~<~ (lower($1::text) || chr(1114111))))
+  AND deactivated_at IS NULL
 ORDER BY username
 LIMIT 20
 `
@@ -214,6 +313,9 @@ func (q *Queries) SearchUsers(ctx context.Context, prefix string) ([]User, error
 			&i.CreatedAt,
 			&i.LastSeenAt,
 			&i.PresenceVisibility,
+			&i.Bot,
+			&i.OwnerID,
+			&i.DeactivatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -241,7 +343,7 @@ func (q *Queries) SetLastSeen(ctx context.Context, arg SetLastSeenParams) error 
 
 const setPresenceVisibility = `-- name: SetPresenceVisibility :one
 UPDATE users SET presence_visibility = $2 WHERE id = $1
-RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility
+RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at
 `
 
 type SetPresenceVisibilityParams struct {
@@ -260,13 +362,16 @@ func (q *Queries) SetPresenceVisibility(ctx context.Context, arg SetPresenceVisi
 		&i.CreatedAt,
 		&i.LastSeenAt,
 		&i.PresenceVisibility,
+		&i.Bot,
+		&i.OwnerID,
+		&i.DeactivatedAt,
 	)
 	return i, err
 }
 
 const updateDisplayName = `-- name: UpdateDisplayName :one
 UPDATE users SET display_name = $2 WHERE id = $1
-RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility
+RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at
 `
 
 type UpdateDisplayNameParams struct {
@@ -285,6 +390,9 @@ func (q *Queries) UpdateDisplayName(ctx context.Context, arg UpdateDisplayNamePa
 		&i.CreatedAt,
 		&i.LastSeenAt,
 		&i.PresenceVisibility,
+		&i.Bot,
+		&i.OwnerID,
+		&i.DeactivatedAt,
 	)
 	return i, err
 }

@@ -14,6 +14,9 @@ export const patchMe = (fields) => api('PATCH', '/me', fields)
 export const getTokens = () => api('GET', '/me/tokens')
 export const postToken = (body) => api('POST', '/me/tokens', body)
 export const deleteToken = (id) => api('DELETE', `/me/tokens/${id}`)
+export const getBots = () => api('GET', '/bots')
+export const postBot = (body) => api('POST', '/bots', body)
+export const deleteBot = (id) => api('DELETE', `/bots/${id}`)
 export const postPassword = (current, next) => api('POST', '/me/password', { current_password: current, new_password: next })
 
 // ---- sync, conversations, messages ----

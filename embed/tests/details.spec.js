@@ -175,3 +175,34 @@ test('access tokens: made, shown once, work as a Bearer token, revoked', async (
   expect((await ctx.request.get('/api/v1/me', bearer)).status()).toBe(401)
   await ctx.close()
 })
+
+test('bots: made from the profile, chat with their secret, marked as bots, deleted', async ({ page }) => {
+  const me = `own${Date.now().toString(36)}`
+  await page.goto('/signup')
+  await page.getByLabel('Username').fill(me)
+  await page.getByLabel('Password').fill('a good password')
+  await page.getByRole('button', { name: 'Sign up' }).click()
+  await page.getByRole('link', { name: 'Your profile' }).click()
+  const botName = `b${Date.now().toString(36)}`
+  await page.getByLabel('Bot username').fill(botName)
+  await page.getByLabel('Bot display name').fill('Build Bot')
+  await page.getByRole('button', { name: 'Create bot' }).click()
+  const secret = (await page.getByTestId('bot-secret').locator('code').textContent()).trim()
+  await expect(page.getByRole('list', { name: 'Your bots' })).toContainText('Build Bot')
+  // the bot, with its secret only, opens a chat with its owner and says something
+  const ctx = await page.context().browser().newContext()
+  const auth = { Authorization: `Bearer ${secret}` }
+  const { user: owner } = await (await page.request.get('/api/v1/me')).json()
+  const { conversation } = await (await ctx.request.post('/api/v1/direct', { headers: auth, data: { user_id: owner.id } })).json()
+  expect((await ctx.request.post(`/api/v1/conversations/${conversation.id}/messages`, { headers: auth, data: { client_id: 'b1', body: 'build 42 is green' } })).status()).toBe(201)
+  await page.goto(`/c/${conversation.id}`)
+  await expect(page.getByTestId('message').filter({ hasText: 'build 42 is green' })).toBeVisible()
+  await expect(page.getByRole('heading', { level: 1 }).getByTestId('bot-badge')).toBeVisible()
+  await expect(page.getByRole('link', { name: /Build Bot/ }).getByTestId('bot-badge')).toBeVisible()
+  // deleted: its secret stops at once
+  await page.getByRole('link', { name: 'Your profile' }).click()
+  await page.getByRole('button', { name: `Delete ${botName}` }).click()
+  await expect(page.getByRole('list', { name: 'Your bots' })).toContainText('No bots.')
+  expect((await ctx.request.get('/api/v1/me', { headers: auth })).status()).toBe(401)
+  await ctx.close()
+})

@@ -79,8 +79,11 @@ func (a *Accounts) checkCredentials(ctx context.Context, username, password stri
 	if err != nil {
 		return store.User{}, err
 	}
-	if !ok || user.ID == 0 {
+	if !ok || user.ID == 0 || user.Bot {
 		return store.User{}, ErrBadCredentials
+	}
+	if user.DeactivatedAt != nil {
+		return store.User{}, NewError(CodeDeactivated, "This account is deactivated.")
 	}
 	return user, nil
 }

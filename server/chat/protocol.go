@@ -47,12 +47,14 @@ type User struct {
 	Username    string    `json:"username"`
 	DisplayName string    `json:"display_name"`
 	CreatedAt   time.Time `json:"created_at"`
+	Bot         bool      `json:"bot,omitempty"`
+	OwnerID     *int64    `json:"owner_id,omitempty"`
 	// PresenceVisibility is the user's own setting: on /me only.
 	PresenceVisibility string `json:"presence_visibility,omitempty"`
 }
 
 func userJSON(u store.User) User {
-	return User{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, CreatedAt: u.CreatedAt.UTC()}
+	return User{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, CreatedAt: u.CreatedAt.UTC(), Bot: u.Bot, OwnerID: u.OwnerID}
 }
 
 // Message is the protocol's Message (v1.1).
@@ -128,7 +130,7 @@ func conversationJSON(r store.MemberConversation) Conversation {
 		Notify: r.Notify, ClearedSeq: r.ClearedSeq, MemberCount: r.MemberCount, UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if r.Kind == "direct" {
-		c.Peer = &User{ID: r.PeerID, Username: r.PeerUsername, DisplayName: r.PeerDisplayName, CreatedAt: r.PeerCreatedAt.UTC()}
+		c.Peer = &User{ID: r.PeerID, Username: r.PeerUsername, DisplayName: r.PeerDisplayName, CreatedAt: r.PeerCreatedAt.UTC(), Bot: r.PeerBot}
 		c.Title = r.PeerDisplayName
 		if r.PeerAlias != nil {
 			c.Title = *r.PeerAlias

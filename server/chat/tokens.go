@@ -70,11 +70,10 @@ func (s *Service) CreateToken(ctx context.Context, me Actor, in TokenInput) (Tok
 		}
 		exp = time.Now().Add(d)
 	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
+	secret, err := newTokenSecret()
+	if err != nil {
 		return Token{}, "", err
 	}
-	secret := "pat_" + base64.RawURLEncoding.EncodeToString(raw[:])
 	row, err := s.db.CreateToken(ctx, store.CreateTokenParams{Owner: me.ID(), TokenHash: hashToken(secret),
 		ExpiresAt: exp, Name: name, MaxTokens: maxTokensPerUser})
 	if store.IsNotFound(err) {
@@ -83,6 +82,14 @@ func (s *Service) CreateToken(ctx context.Context, me Actor, in TokenInput) (Tok
 		return Token{}, "", err
 	}
 	return tokenJSON(row), secret, nil
+}
+
+func newTokenSecret() (string, error) {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	return "pat_" + base64.RawURLEncoding.EncodeToString(raw[:]), nil
 }
 
 // ListTokens lists the actor's live tokens, newest first.

@@ -206,3 +206,9 @@ CREATE INDEX push_queue_message ON push_queue (message_id);
 CREATE INDEX push_queue_conversation ON push_queue (conversation_id);
 
 ALTER TABLE sessions ADD COLUMN name text;
+
+ALTER TABLE users ADD COLUMN bot boolean NOT NULL DEFAULT false,
+    ADD COLUMN owner_id bigint REFERENCES users (id) ON DELETE CASCADE,
+    ADD COLUMN deactivated_at timestamptz,
+    ADD CONSTRAINT users_bot_owner CHECK (bot = (owner_id IS NOT NULL));
+CREATE INDEX users_owner ON users (owner_id) WHERE owner_id IS NOT NULL;
