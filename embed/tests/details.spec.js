@@ -184,8 +184,8 @@ test('bots: made from the profile, chat with their secret, marked as bots, delet
   await page.getByRole('button', { name: 'Sign up' }).click()
   await page.getByRole('link', { name: 'Your profile' }).click()
   const botName = `b${Date.now().toString(36)}`
-  await page.getByLabel('Bot username').fill(botName)
-  await page.getByLabel('Bot display name').fill('Build Bot')
+  await page.getByLabel('New bot’s username').fill(botName)
+  await page.getByLabel('New bot’s name').fill('Build Bot')
   await page.getByRole('button', { name: 'Create bot' }).click()
   const secret = (await page.getByTestId('bot-secret').locator('code').textContent()).trim()
   await expect(page.getByRole('list', { name: 'Your bots' })).toContainText('Build Bot')
