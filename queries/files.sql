@@ -3,9 +3,6 @@ INSERT INTO files (uploader_id, name, content_type, size, sha256, width, height,
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING *;
 
--- name: GetFile :one
-SELECT * FROM files WHERE id = $1;
-
 -- name: GetReadableFile :one
 -- A file the user may read: their own upload, or one a message carries in
 -- a conversation they are in now (above their cleared_seq).
@@ -17,11 +14,6 @@ WHERE f.id = @id AND (f.uploader_id = @user_id OR EXISTS (
 -- name: ListUnsentUploads :many
 -- The caller's uploads among ids that no message carries yet.
 SELECT * FROM files WHERE id = ANY(@ids::bigint[]) AND uploader_id = @user_id AND message_id IS NULL;
-
--- name: AttachFiles :execrows
-UPDATE files f SET message_id = @message_id, conversation_id = @conversation_id,
-    position = array_position(@ids::bigint[], f.id)
-WHERE f.id = ANY(@ids::bigint[]) AND f.uploader_id = @user_id AND f.message_id IS NULL;
 
 -- name: ListMessageFiles :many
 SELECT * FROM files WHERE message_id = ANY(@ids::bigint[]) ORDER BY message_id, position;
@@ -107,15 +99,6 @@ VALUES ($1, $2, $3, $4, $5, $6, now())
 ON CONFLICT (url) DO UPDATE SET ok = EXCLUDED.ok, title = EXCLUDED.title, description = EXCLUDED.description,
     site_name = EXCLUDED.site_name, image_key = EXCLUDED.image_key, fetched_at = now()
 RETURNING *;
-
--- name: GetPreviewImageKey :one
--- The image of a preview shown by a message the user may read.
-SELECT lp.image_key FROM link_previews lp
-JOIN message_previews mp ON mp.url = lp.url
-JOIN messages x ON x.id = mp.message_id
-JOIN members m ON m.conversation_id = x.conversation_id AND m.user_id = @user_id
-WHERE lp.url = @url AND lp.image_key IS NOT NULL AND x.seq > m.cleared_seq
-LIMIT 1;
 
 -- name: SetMessagePreviews :execrows
 INSERT INTO message_previews (message_id, url, position)

@@ -86,9 +86,6 @@ func uploadErr(err error) error {
 	case errors.Is(err, multipart.ErrMessageTooLarge):
 		return chat.NewError(chat.CodeTooLarge, "The form is too large.")
 	}
-	if _, ok := chat.AsError(err); ok {
-		return err
-	}
 	return err
 }
 

@@ -21,12 +21,8 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
 	if s.opts.SignupOpen {
 		signup = "open"
 	}
-	maxUpload := s.opts.MaxUpload
-	if maxUpload <= 0 {
-		maxUpload = chat.DefaultMaxUpload
-	}
 	writeJSON(w, http.StatusOK, map[string]any{"signup": signup, "version": s.opts.Version,
-		"max_upload_bytes": maxUpload, "link_previews": s.opts.Previews != nil, "push": s.opts.Pusher != nil})
+		"max_upload_bytes": s.opts.MaxUpload, "link_previews": s.opts.Previews != nil, "push": s.opts.Pusher != nil})
 }
 
 // readyTimeout bounds /readyz, however slow a dependency is.

@@ -10,32 +10,6 @@ import (
 	"time"
 )
 
-const attachFiles = `-- name: AttachFiles :execrows
-UPDATE files f SET message_id = $1, conversation_id = $2,
-    position = array_position($3::bigint[], f.id)
-WHERE f.id = ANY($3::bigint[]) AND f.uploader_id = $4 AND f.message_id IS NULL
-`
-
-type AttachFilesParams struct {
-	MessageID      *int64
-	ConversationID *int64
-	Ids            []int64
-	UserID         int64
-}
-
-func (q *Queries) AttachFiles(ctx context.Context, arg AttachFilesParams) (int64, error) {
-	result, err := q.db.Exec(ctx, attachFiles,
-		arg.MessageID,
-		arg.ConversationID,
-		arg.Ids,
-		arg.UserID,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const chunkedSize = `-- name: ChunkedSize :one
 SELECT count(*)::bigint AS chunks, coalesce(sum(octet_length(data)), 0)::bigint AS size FROM file_chunks WHERE key = $1
 `
@@ -225,35 +199,6 @@ func (q *Queries) GetChunk(ctx context.Context, arg GetChunkParams) ([]byte, err
 	return data, err
 }
 
-const getFile = `-- name: GetFile :one
-SELECT id, uploader_id, name, content_type, size, sha256, width, height, key, thumb_key, thumb_state, message_id, conversation_id, position, created_at, thumb_attempts, thumb_claimed FROM files WHERE id = $1
-`
-
-func (q *Queries) GetFile(ctx context.Context, id int64) (File, error) {
-	row := q.db.QueryRow(ctx, getFile, id)
-	var i File
-	err := row.Scan(
-		&i.ID,
-		&i.UploaderID,
-		&i.Name,
-		&i.ContentType,
-		&i.Size,
-		&i.Sha256,
-		&i.Width,
-		&i.Height,
-		&i.Key,
-		&i.ThumbKey,
-		&i.ThumbState,
-		&i.MessageID,
-		&i.ConversationID,
-		&i.Position,
-		&i.CreatedAt,
-		&i.ThumbAttempts,
-		&i.ThumbClaimed,
-	)
-	return i, err
-}
-
 const getLinkPreview = `-- name: GetLinkPreview :one
 SELECT url, ok, title, description, site_name, image_key, fetched_at FROM link_previews WHERE url = $1 AND fetched_at > now() - interval '1 day'
 `
@@ -271,28 +216,6 @@ func (q *Queries) GetLinkPreview(ctx context.Context, url string) (LinkPreview, 
 		&i.FetchedAt,
 	)
 	return i, err
-}
-
-const getPreviewImageKey = `-- name: GetPreviewImageKey :one
-SELECT lp.image_key FROM link_previews lp
-JOIN message_previews mp ON mp.url = lp.url
-JOIN messages x ON x.id = mp.message_id
-JOIN members m ON m.conversation_id = x.conversation_id AND m.user_id = $1
-WHERE lp.url = $2 AND lp.image_key IS NOT NULL AND x.seq > m.cleared_seq
-LIMIT 1
-`
-
-type GetPreviewImageKeyParams struct {
-	UserID int64
-	Url    string
-}
-
-// The image of a preview shown by a message the user may read.
-func (q *Queries) GetPreviewImageKey(ctx context.Context, arg GetPreviewImageKeyParams) (*string, error) {
-	row := q.db.QueryRow(ctx, getPreviewImageKey, arg.UserID, arg.Url)
-	var image_key *string
-	err := row.Scan(&image_key)
-	return image_key, err
 }
 
 const getReadableFile = `-- name: GetReadableFile :one

@@ -2,9 +2,7 @@ package chat
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"net/netip"
 	"strconv"
 	"time"
@@ -91,11 +89,10 @@ func (a *Accounts) checkCredentials(ctx context.Context, username, password stri
 // NewSession creates a session and returns its bearer token. Only the
 // token's SHA-256 is stored.
 func (a *Accounts) NewSession(ctx context.Context, userID int64, userAgent string) (Session, error) {
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
+	token, err := randomToken(32)
+	if err != nil {
 		return Session{}, err
 	}
-	token := base64.RawURLEncoding.EncodeToString(raw[:])
 	if len(userAgent) > 256 {
 		userAgent = userAgent[:256]
 	}

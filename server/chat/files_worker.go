@@ -193,12 +193,7 @@ func (s *Service) makeThumbnail(ctx context.Context, id int64) error {
 		return nil
 	}
 	return s.change(ctx, func(q *store.Queries, ob *outbox) error {
-		m, err := q.BumpMessage(ctx, *f.MessageID)
-		if err != nil {
-			return err
-		}
-		_, err = updated(ctx, q, ob, m)
-		return err
+		return bump(ctx, q, ob, *f.MessageID)
 	})
 }
 

@@ -30,12 +30,16 @@ func validCode(s string) bool {
 }
 
 // newInviteCode is 192 random bits, URL-safe.
-func newInviteCode() (string, error) {
-	var b [24]byte
-	if _, err := rand.Read(b[:]); err != nil {
+func newInviteCode() (string, error) { return randomToken(24) }
+
+// randomToken is n random bytes in URL-safe base64: invite codes, session
+// tokens, token and bot secrets.
+func randomToken(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // CreateInvite makes an invite link (admins): maxUses 1–100000 and an

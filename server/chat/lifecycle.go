@@ -178,6 +178,17 @@ func (s *Service) Revisions(ctx context.Context, me Actor, convID, seq int64) ([
 	return out, nil
 }
 
+// bump gives a message a new version for a change kept beside it (a
+// reaction, a thumbnail, previews) and sends message.updated.
+func bump(ctx context.Context, q *store.Queries, ob *outbox, id int64) error {
+	m, err := q.BumpMessage(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, err = updated(ctx, q, ob, m)
+	return err
+}
+
 // updated ends every change to a message: the message as it is now, and
 // its message.updated event to every member.
 func updated(ctx context.Context, q *store.Queries, ob *outbox, m store.Message) (Message, error) {
@@ -333,11 +344,7 @@ func (s *Service) React(ctx context.Context, me Actor, convID, seq int64, emoji 
 		if n == 0 {
 			return nil // already so: no new version
 		}
-		if m, err = q.BumpMessage(ctx, m.ID); err != nil {
-			return err
-		}
-		_, err = updated(ctx, q, ob, m)
-		return err
+		return bump(ctx, q, ob, m.ID)
 	})
 }
 

@@ -93,7 +93,7 @@ func newPreviewWorker(s *Service) *previewWorker {
 
 // queue asks for a message's previews, if it has links and previews are on.
 func (w *previewWorker) queue(m Message) {
-	if m.Deleted {
+	if m.Deleted || w.s.previewer == nil { // no body scanned when previews are off
 		return
 	}
 	w.queueLinks(m.ID, links(m.Body))
@@ -169,11 +169,7 @@ func (s *Service) makePreviews(ctx context.Context, j previewJob) error {
 		if err != nil || n == 0 {
 			return err
 		}
-		if m, err = q.BumpMessage(ctx, j.message); err != nil {
-			return err
-		}
-		_, err = updated(ctx, q, ob, m)
-		return err
+		return bump(ctx, q, ob, j.message)
 	})
 }
 
@@ -258,10 +254,6 @@ func (s *Service) RemovePreviews(ctx context.Context, me Actor, convID, seq int6
 		if err != nil || n == 0 {
 			return err
 		}
-		if m, err = q.BumpMessage(ctx, m.ID); err != nil {
-			return err
-		}
-		_, err = updated(ctx, q, ob, m)
-		return err
+		return bump(ctx, q, ob, m.ID)
 	})
 }

@@ -2,8 +2,6 @@ package chat
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -85,11 +83,8 @@ func (s *Service) CreateToken(ctx context.Context, me Actor, in TokenInput) (Tok
 }
 
 func newTokenSecret() (string, error) {
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return "", err
-	}
-	return "pat_" + base64.RawURLEncoding.EncodeToString(raw[:]), nil
+	t, err := randomToken(32)
+	return "pat_" + t, err
 }
 
 // ListTokens lists the actor's live tokens, newest first.
