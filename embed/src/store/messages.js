@@ -7,7 +7,7 @@ import { displayName } from './contacts.js'
 import { loadMembers } from './groups.js'
 import * as rt from '../realtime.js'
 import * as ep from '../endpoints.js'
-import { attachmentsText } from '../format.js'
+import { attachmentsText, isImage } from '../format.js'
 import { subscribePush } from './push.js'
 
 export function messageBucket(id) {
@@ -281,7 +281,7 @@ export async function send(convId, body, replyTo = null, files = []) {
       name: f.name || 'pasted image',
       size: f.size,
       type: f.type,
-      local: /^image\/(png|jpeg|gif|webp)$/.test(f.type) ? URL.createObjectURL(f) : null,
+      local: isImage(f) ? URL.createObjectURL(f) : null,
       progress: 0,
       status: 'waiting', // uploading | done | failed
       error: '',
@@ -513,7 +513,7 @@ export async function enableNotifications() {
 
 function notify(c, msg) {
   if (c.muted || c.notify === 'none' || document.visibilityState === 'visible') return
-  if (c.notify === 'mentions' && !(msg.mentions?.all || msg.mentions?.user_ids?.includes(state.user?.id))) return
+  if (c.notify === 'mentions' && !mentionsMe(msg)) return
   if (!('Notification' in window) || Notification.permission !== 'granted') return
   try {
     const n = new Notification(c.title, { body: (msg.body || attachmentsText(msg)).slice(0, 140), tag: 'parley-' + c.id })
