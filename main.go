@@ -231,7 +231,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 	fail := func(err error) (*App, error) {
 		ln.Close()
 		for _, l := range extra {
-			l.Close()
+			if l != nil { // an address left empty
+				l.Close()
+			}
 		}
 		if a.Server != nil {
 			_ = a.Server.Shutdown(ctx)

@@ -182,6 +182,15 @@ func TestFrontDoor(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("the data directory was made before the port was checked: %v", err)
 	}
+	// a start that fails after the port is taken says why (no metrics or
+	// debug address given: nothing to close there)
+	cfg, err = parseConfig([]string{"--addr", "127.0.0.1:0", "--database-url", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Start(context.Background(), cfg, newLogger(cfg, io.Discard), nil); err == nil || !strings.Contains(err.Error(), "connect") {
+		t.Fatalf("an unreachable database: %v", err)
+	}
 	// a single node keeps its id in its data directory
 	os.MkdirAll(dir, 0o755)
 	first, err := persistentNodeID(dir, "node-a")

@@ -1,8 +1,8 @@
 -- name: GetOrCreateSecret :one
 -- The install's secret of this name, made from @fresh by the first node to ask.
-WITH made AS (
-    INSERT INTO secrets (name, value) VALUES (@name, @fresh) ON CONFLICT (name) DO NOTHING RETURNING value
-)
-SELECT value FROM made
-UNION ALL
-SELECT value FROM secrets WHERE name = @name AND NOT EXISTS (SELECT 1 FROM made);
+-- DO UPDATE (a no-op) rather than DO NOTHING: a node that races another's
+-- insert waits for it and gets the row it wrote, where a SELECT would still
+-- see the snapshot from before that insert and find nothing.
+INSERT INTO secrets (name, value) VALUES (@name, @fresh)
+ON CONFLICT (name) DO UPDATE SET name = excluded.name
+RETURNING value;

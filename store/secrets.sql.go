@@ -10,12 +10,9 @@ import (
 )
 
 const getOrCreateSecret = `-- name: GetOrCreateSecret :one
-WITH made AS (
-    INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value
-)
-SELECT value FROM made
-UNION ALL
-SELECT value FROM secrets WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM made)
+INSERT INTO secrets (name, value) VALUES ($1, $2)
+ON CONFLICT (name) DO UPDATE SET name = excluded.name
+RETURNING value
 `
 
 type GetOrCreateSecretParams struct {
@@ -24,6 +21,9 @@ type GetOrCreateSecretParams struct {
 }
 
 // The install's secret of this name, made from @fresh by the first node to ask.
+// DO UPDATE (a no-op) rather than DO NOTHING: a node that races another's
+// insert waits for it and gets the row it wrote, where a SELECT would still
+// see the snapshot from before that insert and find nothing.
 func (q *Queries) GetOrCreateSecret(ctx context.Context, arg GetOrCreateSecretParams) ([]byte, error) {
 	row := q.db.QueryRow(ctx, getOrCreateSecret, arg.Name, arg.Fresh)
 	var value []byte

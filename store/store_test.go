@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/store"
 	"github.com/parleychat/parley/store/storetest"
@@ -118,5 +119,48 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 	if got, want := catalog(old), catalog(storetest.New(t)); got != want {
 		t.Fatalf("upgraded catalog differs from a new install's:\n%s\n---\n%s", got, want)
+	}
+}
+
+// Two nodes starting at once both make the install's secret: the one whose
+// insert waits for the other's must get the other's value, not nothing.
+func TestGetOrCreateSecretRacingInsert(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.New(t)
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "INSERT INTO secrets (name, value) VALUES ('race', 'first')"); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		v   []byte
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		v, err := db.GetOrCreateSecret(ctx, store.GetOrCreateSecretParams{Name: "race", Fresh: []byte("second")})
+		got <- result{v, err}
+	}()
+	// let the second insert reach the conflict and wait on the first
+	for {
+		var waiting bool
+		if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO secrets%')`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-got
+	if r.err != nil || string(r.v) != "first" {
+		t.Fatalf("got %q, %v; want the first node's secret", r.v, r.err)
 	}
 }
