@@ -49,6 +49,7 @@ type Config struct {
 	PushContact     string
 	PushHidden      bool
 	PushInsecure    bool // test rigs only
+	AuditDays       int64
 }
 
 // setting is one configuration variable: its flag, its environment
@@ -246,6 +247,14 @@ func settings() []setting {
 				return errors.New("want 1 to 10240 (MiB)")
 			}
 			c.MaxUploadMB = n
+			return nil
+		}},
+		{"audit-days", "PARLEY_AUDIT_DAYS", "365", "how many days the audit log keeps an entry", func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1 || n > 36500 {
+				return errors.New("want 1 to 36500 (days)")
+			}
+			c.AuditDays = n
 			return nil
 		}},
 		{"upload-quota-mb", "PARLEY_UPLOAD_QUOTA_MB", "2048", "how much each user's files may take in all, in MiB; 0 for no quota", func(c *Config, v string) error {

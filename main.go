@@ -59,8 +59,11 @@ Usage:
   parley [serve] [flags]        run the server; a bare ` + "`parley`" + ` does this
                                 (` + "`parley serve --help`" + ` lists every setting)
   parley migrate [flags]        apply the database schema and exit
-  parley user create USERNAME [--display-name NAME] [flags]
-                                create a user; the password is read from stdin
+  parley user create USERNAME [--display-name NAME] [--admin] [flags]
+                                create a user (the first one is a site admin);
+                                the password is read from stdin
+  parley user set-role USERNAME admin|member [flags]
+                                make a user a site admin, or not
   parley user reset-password USERNAME [flags]
                                 set a user's password (read from stdin) and end their sessions
   parley bench dm|fanout|idle|pg [flags]
@@ -271,6 +274,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, ui fs.FS) (*App, e
 		Limits:           limits(cfg),
 		FrameRate:        server.DefaultFrameRate,
 		MetricsElsewhere: cfg.MetricsAddr != "",
+		AuditRetention:   time.Duration(cfg.AuditDays) * 24 * time.Hour,
 	}
 	if err := clusterOptions(ctx, cfg, log, &opts); err != nil {
 		return fail(err)
@@ -560,20 +564,37 @@ func migrateCmd(args []string, stderr io.Writer) error {
 }
 
 func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "reset-password") {
-		return errors.New("usage: parley user create|reset-password USERNAME (the password is read from stdin)")
+	if len(args) == 0 || (args[0] != "create" && args[0] != "reset-password" && args[0] != "set-role") {
+		return errors.New("usage: parley user create|reset-password USERNAME (the password is read from stdin), or parley user set-role USERNAME admin|member")
 	}
 	sub := args[0]
 	var displayName *string
+	var admin *bool
 	db, closeFn, pos, err := storeCmd("user "+sub, args[1:], stderr, func(f *flag.FlagSet) {
 		if sub == "create" {
 			displayName = f.String("display-name", "", "display name (default: the username)")
+			admin = f.Bool("admin", false, "make the user a site admin")
 		}
 	})
 	if err != nil {
 		return err
 	}
 	defer closeFn()
+	accounts := &chat.Accounts{DB: db, Hasher: chat.NewHasher(chat.DefaultArgon2)}
+	ctx := context.Background()
+	if sub == "set-role" {
+		if len(pos) != 2 {
+			return errors.New("usage: parley user set-role USERNAME admin|member")
+		}
+		if err := accounts.SetRole(ctx, pos[0], pos[1]); err != nil {
+			if errors.Is(err, chat.ErrNotFound) {
+				return fmt.Errorf("no user %q", pos[0])
+			}
+			return describe(err)
+		}
+		fmt.Fprintf(stdout, "%s is now a site %s\n", strings.ToLower(pos[0]), pos[1])
+		return nil
+	}
 	if len(pos) != 1 {
 		return fmt.Errorf("usage: parley user %s USERNAME", sub)
 	}
@@ -585,14 +606,12 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	password := strings.TrimRight(line, "\r\n")
-	accounts := &chat.Accounts{DB: db, Hasher: chat.NewHasher(chat.DefaultArgon2)}
-	ctx := context.Background()
 	if sub == "create" {
-		u, err := accounts.CreateUser(ctx, pos[0], password, *displayName)
+		u, err := accounts.CreateUserAs(ctx, pos[0], password, *displayName, *admin)
 		if err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(stdout, "created user %s (id %d)\n", u.Username, u.ID)
+		fmt.Fprintf(stdout, "created user %s (id %d, site %s)\n", u.Username, u.ID, u.Role)
 		return nil
 	}
 	if err := accounts.ResetPassword(ctx, pos[0], password); err != nil {

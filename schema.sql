@@ -28,6 +28,10 @@ CREATE TABLE users (
     bot            boolean     NOT NULL DEFAULT false,
     owner_id       bigint      REFERENCES users (id) ON DELETE CASCADE,
     deactivated_at timestamptz,
+    -- the site role (docs/protocol.md, Administration): the first account
+    -- of an install is an admin
+    role           text        NOT NULL DEFAULT 'member',
+    CONSTRAINT users_role CHECK (role IN ('admin', 'member')),
     CONSTRAINT users_bot_owner CHECK (bot = (owner_id IS NOT NULL)),
     CONSTRAINT users_username_lower CHECK (username = lower(username)),
     CONSTRAINT users_presence_visibility CHECK (presence_visibility IN ('shared', 'contacts', 'nobody'))
@@ -185,7 +189,10 @@ CREATE TABLE messages (
     mention_all     boolean     NOT NULL DEFAULT false,
     updated_xid     bigint,
     -- its sender took its link previews off: none come back
-    previews_off    boolean     NOT NULL DEFAULT false
+    previews_off    boolean     NOT NULL DEFAULT false,
+    -- the name a webhook post asked to be shown as (its sender is the
+    -- webhook's bot); null for everything else
+    sender_name     text
 );
 -- history paging and the last message of a conversation
 CREATE UNIQUE INDEX messages_conversation_seq ON messages (conversation_id, seq);
@@ -403,6 +410,51 @@ CREATE TABLE push_queue (
 );
 CREATE INDEX push_queue_message ON push_queue (message_id);
 CREATE INDEX push_queue_conversation ON push_queue (conversation_id);
+
+-- Incoming webhooks (docs/protocol.md, Integrations): a secret URL that
+-- posts to one channel as the webhook's own bot (a member of that channel
+-- alone). The secret is kept as it is, not hashed, so that the channel's
+-- admins can copy the URL again later, as Slack's does.
+CREATE TABLE webhooks (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    conversation_id bigint      NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    bot_id          bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name            text        NOT NULL,
+    secret          text        NOT NULL,
+    created_by      bigint      REFERENCES users (id) ON DELETE SET NULL,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX webhooks_secret ON webhooks (secret);
+CREATE INDEX webhooks_conversation ON webhooks (conversation_id);
+CREATE UNIQUE INDEX webhooks_bot ON webhooks (bot_id);
+
+-- Moderation (docs/protocol.md, Administration): a member's report of a
+-- message, once per reporter and message, open until an admin resolves it.
+CREATE TABLE reports (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id      bigint      NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    conversation_id bigint      NOT NULL,
+    seq             bigint      NOT NULL,
+    reporter_id     bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    reason          text        NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    resolved_at     timestamptz,
+    resolved_by     bigint      REFERENCES users (id) ON DELETE SET NULL
+);
+CREATE UNIQUE INDEX reports_once ON reports (message_id, reporter_id);
+CREATE INDEX reports_open ON reports (id) WHERE resolved_at IS NULL;
+
+-- The audit log of security-relevant actions (docs/protocol.md,
+-- Administration), kept for PARLEY_AUDIT_DAYS.
+CREATE TABLE audit_log (
+    id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at       timestamptz NOT NULL DEFAULT now(),
+    actor_id bigint      REFERENCES users (id) ON DELETE SET NULL,
+    action   text        NOT NULL,
+    target   text        NOT NULL DEFAULT '',
+    address  text        NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_at ON audit_log (at);
 
 -- @views: everything below is re-created after every upgrade (store.Migrate),
 -- so an upgrade step never repeats a view.

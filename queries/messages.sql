@@ -19,8 +19,9 @@ WITH seq AS (
       AND EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = @conversation_id AND mb.user_id = @sender_id)
     RETURNING c.last_seq
 ), ins AS (
-    INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, reply_to_seq, mention_all)
-    SELECT @conversation_id, seq.last_seq, @sender_id, @client_id, @body, sqlc.narg(reply_to_seq)::bigint, @mention_all::boolean FROM seq
+    INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, reply_to_seq, mention_all, sender_name)
+    SELECT @conversation_id, seq.last_seq, @sender_id, @client_id, @body, sqlc.narg(reply_to_seq)::bigint, @mention_all::boolean,
+           sqlc.narg(sender_name)::text FROM seq
     ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING
     RETURNING *
 ), mentioned AS (
@@ -51,6 +52,7 @@ WITH seq AS (
     RETURNING members.user_id
 )
 SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at, ins.reply_to_seq, ins.mention_all,
+       ins.sender_name,
        coalesce((SELECT array_agg(revived.user_id) FROM revived), '{}')::bigint[] AS revived,
        (SELECT count(*) FROM own)::bigint AS own_rows,
        (SELECT count(*) FROM attached)::bigint AS attached_rows,

@@ -1,6 +1,8 @@
 -- name: CreateUser :one
-INSERT INTO users (username, display_name, password_hash)
-VALUES ($1, $2, $3)
+-- The first account of an install (bots aside) is its admin.
+INSERT INTO users (username, display_name, password_hash, role)
+VALUES (@username, @display_name, @password_hash,
+        CASE WHEN @admin::boolean OR NOT EXISTS (SELECT 1 FROM users WHERE NOT bot) THEN 'admin' ELSE 'member' END)
 RETURNING *;
 
 -- name: GetUser :one
@@ -71,11 +73,17 @@ RETURNING *;
 -- A bot: no password (it signs in with its secret only).
 INSERT INTO users (username, display_name, password_hash, bot, owner_id)
 SELECT @username::text, @display_name::text, '', true, @owner::bigint
-WHERE (SELECT count(*) FROM users b WHERE b.owner_id = @owner::bigint AND b.deactivated_at IS NULL) < @max_bots::bigint
+WHERE (SELECT count(*) FROM users b WHERE b.owner_id = @owner::bigint AND b.deactivated_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.bot_id = b.id)) < @max_bots::bigint
 RETURNING *;
 
 -- name: ListBots :many
-SELECT * FROM users WHERE owner_id = $1 AND deactivated_at IS NULL ORDER BY id;
+-- An owner's bots, but not those of webhooks (listed with their webhook).
+SELECT * FROM users u WHERE u.owner_id = $1 AND u.deactivated_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.bot_id = u.id)
+ORDER BY u.id;
 
 -- name: DeactivateBot :one
-UPDATE users SET deactivated_at = now() WHERE id = $1 AND owner_id = $2 AND deactivated_at IS NULL RETURNING id;
+UPDATE users u SET deactivated_at = now() WHERE u.id = $1 AND u.owner_id = $2 AND u.deactivated_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.bot_id = u.id)
+RETURNING u.id;

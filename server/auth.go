@@ -63,6 +63,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*authed, 
 		s.setCookie(w, r, token, *slid)
 	}
 	info(r.Context()).userID.Store(me.ID())
+	me.Address = info(r.Context()).ip.String()
 	return &authed{Actor: me, Cookie: cookie}, nil
 }
 

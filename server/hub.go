@@ -450,6 +450,24 @@ func parseTopic(t string) (byte, int64) {
 }
 
 // all returns every local connection.
+// connectedUsers counts the users with a socket on this node.
+func (h *Hub) connectedUsers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.users)
+}
+
+// socketCount counts this node's sockets.
+func (h *Hub) socketCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, u := range h.users {
+		n += len(u.conns)
+	}
+	return n
+}
+
 func (h *Hub) all() []*Conn {
 	h.mu.Lock()
 	defer h.mu.Unlock()

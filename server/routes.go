@@ -19,6 +19,9 @@ func (s *Server) routes() http.Handler {
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
 	r.Get("/metrics", s.handleMetrics)
+	// incoming webhooks, outside /api/v1 like Slack's: the secret in the
+	// path is the credential, so no cookie and no Origin matter
+	r.With(s.bounded).Post("/hooks/{secret}", s.handleHook)
 
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.checkOrigin)
@@ -76,6 +79,10 @@ func (s *Server) routes() http.Handler {
 			r.Put("/conversations/{id}/messages/{seq}/reactions/{emoji}", endpoint(s, ok, s.react(true)))
 			r.Delete("/conversations/{id}/messages/{seq}/reactions/{emoji}", endpoint(s, ok, s.react(false)))
 			r.Delete("/conversations/{id}/messages/{seq}/previews", endpoint(s, ok, s.removePreviews))
+			r.Post("/conversations/{id}/messages/{seq}/report", endpoint(s, made, s.reportMessage))
+			r.Get("/conversations/{id}/webhooks", endpoint(s, ok, s.listWebhooks))
+			r.Post("/conversations/{id}/webhooks", endpoint(s, made, s.createWebhook))
+			r.Delete("/conversations/{id}/webhooks/{webhook_id}", endpoint(s, ok, s.deleteWebhook))
 
 			r.Get("/conversations/{id}/receipts", endpoint(s, ok, s.listReceipts))
 			r.Post("/conversations/{id}/receipts", endpoint(s, ok, s.postReceipts))
@@ -101,6 +108,13 @@ func (s *Server) routes() http.Handler {
 
 			r.Get("/sync", endpoint(s, ok, s.sync))
 			r.Get("/presence", endpoint(s, ok, s.presence))
+
+			r.Get("/admin/users", endpoint(s, ok, s.adminUsers))
+			r.Patch("/admin/users/{id}", endpoint(s, ok, s.adminUpdateUser))
+			r.Get("/admin/reports", endpoint(s, ok, s.adminReports))
+			r.Patch("/admin/reports/{id}", endpoint(s, ok, s.adminResolveReport))
+			r.Get("/admin/audit", endpoint(s, ok, s.adminAudit))
+			r.Get("/admin/server", endpoint(s, ok, s.adminServer))
 		})
 		r.Get("/ws", s.handleWS) // authenticates itself, before upgrading
 	})

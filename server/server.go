@@ -62,6 +62,8 @@ type Options struct {
 	UploadQuota int64
 	// Previews fetches link previews; nil turns them off.
 	Previews chat.Previewer
+	// AuditRetention is how long the audit log keeps an entry (0: a year).
+	AuditRetention time.Duration
 	// NewBus builds the event bus that hands events to h; nil means the
 	// in-process bus.
 	NewBus func(h event.Handler) (event.Bus, error)
@@ -184,7 +186,7 @@ func New(o Options) (*Server, error) {
 		DB: o.DB, Bus: bus, Tracker: s.tracker, NodeID: o.NodeID, Logger: o.Logger, Metrics: reg,
 		Hasher: o.Hasher, SessionTTL: o.SessionTTL, SignupOpen: o.SignupOpen, Limits: o.Limits, SendLimiter: o.SendLimiter,
 		Files: o.Files, MaxUpload: o.MaxUpload, UploadQuota: o.UploadQuota, Previews: o.Previews,
-		Pusher: o.Pusher, PushHidden: o.PushHidden,
+		Pusher: o.Pusher, PushHidden: o.PushHidden, AuditRetention: o.AuditRetention,
 	})
 	hub = newHub(hubOptions{Bus: bus, Tracker: s.tracker, Chat: s.chat, Log: o.Logger, Node: o.NodeID,
 		Metrics: reg, Heartbeat: o.Heartbeat, FrameRate: o.FrameRate, Resync: o.Resync,

@@ -24,17 +24,18 @@ WITH seq AS (
       AND EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = $1 AND mb.user_id = $2)
     RETURNING c.last_seq
 ), ins AS (
-    INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, reply_to_seq, mention_all)
-    SELECT $1, seq.last_seq, $2, $3, $4, $5::bigint, $6::boolean FROM seq
+    INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, reply_to_seq, mention_all, sender_name)
+    SELECT $1, seq.last_seq, $2, $3, $4, $5::bigint, $6::boolean,
+           $7::text FROM seq
     ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING
-    RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off
+    RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name
 ), mentioned AS (
     INSERT INTO mentions (message_id, user_id, conversation_id, seq)
-    SELECT ins.id, u, ins.conversation_id, ins.seq FROM ins CROSS JOIN unnest($7::bigint[]) AS u
+    SELECT ins.id, u, ins.conversation_id, ins.seq FROM ins CROSS JOIN unnest($8::bigint[]) AS u
 ), attached AS (
     UPDATE files f SET message_id = ins.id, conversation_id = ins.conversation_id,
-        position = array_position($8::bigint[], f.id)
-    FROM ins WHERE f.id = ANY($8::bigint[]) AND f.uploader_id = $2 AND f.message_id IS NULL
+        position = array_position($9::bigint[], f.id)
+    FROM ins WHERE f.id = ANY($9::bigint[]) AND f.uploader_id = $2 AND f.message_id IS NULL
     RETURNING f.id, f.thumb_state
 ), words AS (
     -- its words, for search (edits and deletes keep them by a trigger)
@@ -56,6 +57,7 @@ WITH seq AS (
     RETURNING members.user_id
 )
 SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at, ins.reply_to_seq, ins.mention_all,
+       ins.sender_name,
        coalesce((SELECT array_agg(revived.user_id) FROM revived), '{}')::bigint[] AS revived,
        (SELECT count(*) FROM own)::bigint AS own_rows,
        (SELECT count(*) FROM attached)::bigint AS attached_rows,
@@ -78,6 +80,7 @@ type SendMessageParams struct {
 	Body           string
 	ReplyToSeq     *int64
 	MentionAll     bool
+	SenderName     *string
 	MentionIds     []int64
 	UploadIds      []int64
 }
@@ -92,6 +95,7 @@ type SendMessageRow struct {
 	CreatedAt      time.Time
 	ReplyToSeq     *int64
 	MentionAll     bool
+	SenderName     *string
 	Revived        []int64
 	OwnRows        int64
 	AttachedRows   int64
@@ -116,6 +120,7 @@ func (q *Queries) SendMessage(ctx context.Context, arg []SendMessageParams) *Sen
 			a.Body,
 			a.ReplyToSeq,
 			a.MentionAll,
+			a.SenderName,
 			a.MentionIds,
 			a.UploadIds,
 		}
@@ -146,6 +151,7 @@ func (b *SendMessageBatchResults) QueryRow(f func(int, SendMessageRow, error)) {
 			&i.CreatedAt,
 			&i.ReplyToSeq,
 			&i.MentionAll,
+			&i.SenderName,
 			&i.Revived,
 			&i.OwnRows,
 			&i.AttachedRows,

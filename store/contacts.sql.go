@@ -43,7 +43,7 @@ func (q *Queries) DeleteContact(ctx context.Context, arg DeleteContactParams) (i
 }
 
 const getContact = `-- name: GetContact :one
-SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, contacts.alias, contacts.created_at AS added_at
+SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, users.role, contacts.alias, contacts.created_at AS added_at
 FROM contacts JOIN users ON users.id = contacts.user_id
 WHERE contacts.owner_id = $1 AND contacts.user_id = $2
 `
@@ -73,6 +73,7 @@ func (q *Queries) GetContact(ctx context.Context, arg GetContactParams) (GetCont
 		&i.User.Bot,
 		&i.User.OwnerID,
 		&i.User.DeactivatedAt,
+		&i.User.Role,
 		&i.Alias,
 		&i.AddedAt,
 	)
@@ -80,7 +81,7 @@ func (q *Queries) GetContact(ctx context.Context, arg GetContactParams) (GetCont
 }
 
 const listContacts = `-- name: ListContacts :many
-SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, contacts.alias, contacts.created_at AS added_at
+SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, users.role, contacts.alias, contacts.created_at AS added_at
 FROM contacts JOIN users ON users.id = contacts.user_id
 WHERE contacts.owner_id = $1
 ORDER BY lower(coalesce(contacts.alias, users.display_name)), users.id
@@ -112,6 +113,7 @@ func (q *Queries) ListContacts(ctx context.Context, ownerID int64) ([]ListContac
 			&i.User.Bot,
 			&i.User.OwnerID,
 			&i.User.DeactivatedAt,
+			&i.User.Role,
 			&i.Alias,
 			&i.AddedAt,
 		); err != nil {

@@ -495,7 +495,7 @@ func (q *Queries) ListUnsentUploads(ctx context.Context, arg ListUnsentUploadsPa
 }
 
 const lockMessageByID = `-- name: LockMessageByID :one
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages WHERE id = $1 FOR UPDATE
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name FROM messages WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockMessageByID(ctx context.Context, id int64) (Message, error) {
@@ -516,6 +516,7 @@ func (q *Queries) LockMessageByID(ctx context.Context, id int64) (Message, error
 		&i.MentionAll,
 		&i.UpdatedXid,
 		&i.PreviewsOff,
+		&i.SenderName,
 	)
 	return i, err
 }

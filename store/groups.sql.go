@@ -214,7 +214,7 @@ func (q *Queries) DeleteGroup(ctx context.Context, id int64) error {
 }
 
 const getGroupMember = `-- name: GetGroupMember :one
-SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, gm.role, gm.joined_at
+SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, users.role, gm.role, gm.joined_at
 FROM group_members gm JOIN users ON users.id = gm.user_id
 WHERE gm.group_id = $1 AND gm.user_id = $2
 `
@@ -244,6 +244,7 @@ func (q *Queries) GetGroupMember(ctx context.Context, arg GetGroupMemberParams) 
 		&i.User.Bot,
 		&i.User.OwnerID,
 		&i.User.DeactivatedAt,
+		&i.User.Role,
 		&i.Role,
 		&i.JoinedAt,
 	)
@@ -466,7 +467,7 @@ func (q *Queries) ListGroupMemberIDs(ctx context.Context, groupID int64) ([]int6
 }
 
 const listGroupMembers = `-- name: ListGroupMembers :many
-SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, gm.role, gm.joined_at
+SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, users.role, gm.role, gm.joined_at
 FROM group_members gm JOIN users ON users.id = gm.user_id
 WHERE gm.group_id = $1
 ORDER BY CASE gm.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, lower(users.display_name), users.id
@@ -498,6 +499,7 @@ func (q *Queries) ListGroupMembers(ctx context.Context, groupID int64) ([]ListGr
 			&i.User.Bot,
 			&i.User.OwnerID,
 			&i.User.DeactivatedAt,
+			&i.User.Role,
 			&i.Role,
 			&i.JoinedAt,
 		); err != nil {
@@ -512,7 +514,7 @@ func (q *Queries) ListGroupMembers(ctx context.Context, groupID int64) ([]ListGr
 }
 
 const listGroupMembersByID = `-- name: ListGroupMembersByID :many
-SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, gm.role, gm.joined_at
+SELECT users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, users.role, gm.role, gm.joined_at
 FROM group_members gm JOIN users ON users.id = gm.user_id
 WHERE gm.group_id = $1 AND gm.user_id = ANY($2::bigint[])
 ORDER BY users.id
@@ -549,6 +551,7 @@ func (q *Queries) ListGroupMembersByID(ctx context.Context, arg ListGroupMembers
 			&i.User.Bot,
 			&i.User.OwnerID,
 			&i.User.DeactivatedAt,
+			&i.User.Role,
 			&i.Role,
 			&i.JoinedAt,
 		); err != nil {

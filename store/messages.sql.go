@@ -68,7 +68,7 @@ func (q *Queries) AddRevision(ctx context.Context, arg AddRevisionParams) error 
 
 const bumpMessage = `-- name: BumpMessage :one
 UPDATE messages SET version = version + 1, updated_xid = parley_xid() WHERE id = $1
-RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off
+RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name
 `
 
 // A change beside the message (a reaction): a new version.
@@ -90,6 +90,7 @@ func (q *Queries) BumpMessage(ctx context.Context, id int64) (Message, error) {
 		&i.MentionAll,
 		&i.UpdatedXid,
 		&i.PreviewsOff,
+		&i.SenderName,
 	)
 	return i, err
 }
@@ -132,7 +133,7 @@ const editMessage = `-- name: EditMessage :one
 UPDATE messages SET body = $1, edited_at = now(), mention_all = $2,
     version = version + 1, updated_xid = parley_xid()
 WHERE id = $3
-RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off
+RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name
 `
 
 type EditMessageParams struct {
@@ -159,6 +160,7 @@ func (q *Queries) EditMessage(ctx context.Context, arg EditMessageParams) (Messa
 		&i.MentionAll,
 		&i.UpdatedXid,
 		&i.PreviewsOff,
+		&i.SenderName,
 	)
 	return i, err
 }
@@ -180,7 +182,7 @@ func (q *Queries) EraseMessage(ctx context.Context, id int64) error {
 }
 
 const getMessage = `-- name: GetMessage :one
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages WHERE conversation_id = $1 AND seq = $2
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name FROM messages WHERE conversation_id = $1 AND seq = $2
 `
 
 type GetMessageParams struct {
@@ -206,12 +208,13 @@ func (q *Queries) GetMessage(ctx context.Context, arg GetMessageParams) (Message
 		&i.MentionAll,
 		&i.UpdatedXid,
 		&i.PreviewsOff,
+		&i.SenderName,
 	)
 	return i, err
 }
 
 const getMessageByClientID = `-- name: GetMessageByClientID :one
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3
 `
 
 type GetMessageByClientIDParams struct {
@@ -238,6 +241,7 @@ func (q *Queries) GetMessageByClientID(ctx context.Context, arg GetMessageByClie
 		&i.MentionAll,
 		&i.UpdatedXid,
 		&i.PreviewsOff,
+		&i.SenderName,
 	)
 	return i, err
 }
@@ -390,7 +394,7 @@ func (q *Queries) ListMessageEmoji(ctx context.Context, messageID int64) ([]stri
 }
 
 const listMessagesAfter = `-- name: ListMessagesAfter :many
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name FROM messages
 WHERE conversation_id = $1 AND seq > $2::bigint
 ORDER BY seq
 LIMIT $3
@@ -426,6 +430,7 @@ func (q *Queries) ListMessagesAfter(ctx context.Context, arg ListMessagesAfterPa
 			&i.MentionAll,
 			&i.UpdatedXid,
 			&i.PreviewsOff,
+			&i.SenderName,
 		); err != nil {
 			return nil, err
 		}
@@ -438,7 +443,7 @@ func (q *Queries) ListMessagesAfter(ctx context.Context, arg ListMessagesAfterPa
 }
 
 const listMessagesBefore = `-- name: ListMessagesBefore :many
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name FROM messages
 WHERE conversation_id = $1 AND seq < $2::bigint AND seq > $3::bigint
 ORDER BY seq DESC
 LIMIT $4
@@ -480,6 +485,7 @@ func (q *Queries) ListMessagesBefore(ctx context.Context, arg ListMessagesBefore
 			&i.MentionAll,
 			&i.UpdatedXid,
 			&i.PreviewsOff,
+			&i.SenderName,
 		); err != nil {
 			return nil, err
 		}
@@ -492,7 +498,7 @@ func (q *Queries) ListMessagesBefore(ctx context.Context, arg ListMessagesBefore
 }
 
 const listMessagesByIDs = `-- name: ListMessagesByIDs :many
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages WHERE id = ANY($1::bigint[]) ORDER BY id DESC
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name FROM messages WHERE id = ANY($1::bigint[]) ORDER BY id DESC
 `
 
 func (q *Queries) ListMessagesByIDs(ctx context.Context, ids []int64) ([]Message, error) {
@@ -519,6 +525,7 @@ func (q *Queries) ListMessagesByIDs(ctx context.Context, ids []int64) ([]Message
 			&i.MentionAll,
 			&i.UpdatedXid,
 			&i.PreviewsOff,
+			&i.SenderName,
 		); err != nil {
 			return nil, err
 		}
@@ -594,7 +601,7 @@ func (q *Queries) ListRevisions(ctx context.Context, messageID int64) ([]ListRev
 }
 
 const listUpdatedMessages = `-- name: ListUpdatedMessages :many
-SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, m.created_at, m.edited_at, m.deleted, m.version, m.reply_to_seq, m.mention_all, m.updated_xid, m.previews_off FROM messages m
+SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, m.created_at, m.edited_at, m.deleted, m.version, m.reply_to_seq, m.mention_all, m.updated_xid, m.previews_off, m.sender_name FROM messages m
 JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = $1
 WHERE m.updated_xid IS NOT NULL AND m.updated_xid >= $2::bigint AND m.seq > mb.cleared_seq
   AND parley_changed_since(m.updated_xid, $3::text)
@@ -641,6 +648,7 @@ func (q *Queries) ListUpdatedMessages(ctx context.Context, arg ListUpdatedMessag
 			&i.MentionAll,
 			&i.UpdatedXid,
 			&i.PreviewsOff,
+			&i.SenderName,
 		); err != nil {
 			return nil, err
 		}
@@ -653,7 +661,7 @@ func (q *Queries) ListUpdatedMessages(ctx context.Context, arg ListUpdatedMessag
 }
 
 const lockMessage = `-- name: LockMessage :one
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off FROM messages WHERE conversation_id = $1 AND seq = $2 FOR UPDATE
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name FROM messages WHERE conversation_id = $1 AND seq = $2 FOR UPDATE
 `
 
 type LockMessageParams struct {
@@ -681,6 +689,7 @@ func (q *Queries) LockMessage(ctx context.Context, arg LockMessageParams) (Messa
 		&i.MentionAll,
 		&i.UpdatedXid,
 		&i.PreviewsOff,
+		&i.SenderName,
 	)
 	return i, err
 }
@@ -707,7 +716,7 @@ const tombstoneMessage = `-- name: TombstoneMessage :one
 UPDATE messages SET body = '', deleted = true, mention_all = false,
     version = version + 1, updated_xid = parley_xid()
 WHERE id = $1
-RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off
+RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name
 `
 
 // A deleted message keeps its seq, and nothing of what it said.
@@ -729,6 +738,7 @@ func (q *Queries) TombstoneMessage(ctx context.Context, id int64) (Message, erro
 		&i.MentionAll,
 		&i.UpdatedXid,
 		&i.PreviewsOff,
+		&i.SenderName,
 	)
 	return i, err
 }

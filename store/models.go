@@ -8,6 +8,15 @@ import (
 	"time"
 )
 
+type AuditLog struct {
+	ID      int64
+	At      time.Time
+	ActorID *int64
+	Action  string
+	Target  string
+	Address string
+}
+
 type Contact struct {
 	OwnerID   int64
 	UserID    int64
@@ -181,6 +190,7 @@ type Message struct {
 	MentionAll     bool
 	UpdatedXid     *int64
 	PreviewsOff    bool
+	SenderName     *string
 }
 
 type MessagePreview struct {
@@ -243,6 +253,18 @@ type Removal struct {
 	ChangeXid      int64
 }
 
+type Report struct {
+	ID             int64
+	MessageID      int64
+	ConversationID int64
+	Seq            int64
+	ReporterID     int64
+	Reason         string
+	CreatedAt      time.Time
+	ResolvedAt     *time.Time
+	ResolvedBy     *int64
+}
+
 type Secret struct {
 	Name      string
 	Value     []byte
@@ -271,4 +293,15 @@ type User struct {
 	Bot                bool
 	OwnerID            *int64
 	DeactivatedAt      *time.Time
+	Role               string
+}
+
+type Webhook struct {
+	ID             int64
+	ConversationID int64
+	BotID          int64
+	Name           string
+	Secret         string
+	CreatedBy      *int64
+	CreatedAt      time.Time
 }

@@ -174,7 +174,7 @@ func (q *Queries) DeleteUserSessions(ctx context.Context, userID int64) ([]int64
 }
 
 const getSessionUser = `-- name: GetSessionUser :one
-SELECT sessions.id, sessions.user_id, sessions.token_hash, sessions.created_at, sessions.last_used_at, sessions.expires_at, sessions.user_agent, sessions.name, users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at
+SELECT sessions.id, sessions.user_id, sessions.token_hash, sessions.created_at, sessions.last_used_at, sessions.expires_at, sessions.user_agent, sessions.name, users.id, users.username, users.display_name, users.password_hash, users.created_at, users.last_seen_at, users.presence_visibility, users.bot, users.owner_id, users.deactivated_at, users.role
 FROM sessions JOIN users ON users.id = sessions.user_id
 WHERE sessions.token_hash = $1 AND sessions.expires_at > now() AND users.deactivated_at IS NULL
 `
@@ -207,6 +207,7 @@ func (q *Queries) GetSessionUser(ctx context.Context, tokenHash []byte) (GetSess
 		&i.User.Bot,
 		&i.User.OwnerID,
 		&i.User.DeactivatedAt,
+		&i.User.Role,
 	)
 	return i, err
 }

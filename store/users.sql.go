@@ -13,8 +13,9 @@ import (
 const createBot = `-- name: CreateBot :one
 INSERT INTO users (username, display_name, password_hash, bot, owner_id)
 SELECT $1::text, $2::text, '', true, $3::bigint
-WHERE (SELECT count(*) FROM users b WHERE b.owner_id = $3::bigint AND b.deactivated_at IS NULL) < $4::bigint
-RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at
+WHERE (SELECT count(*) FROM users b WHERE b.owner_id = $3::bigint AND b.deactivated_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.bot_id = b.id)) < $4::bigint
+RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at, role
 `
 
 type CreateBotParams struct {
@@ -44,24 +45,33 @@ func (q *Queries) CreateBot(ctx context.Context, arg CreateBotParams) (User, err
 		&i.Bot,
 		&i.OwnerID,
 		&i.DeactivatedAt,
+		&i.Role,
 	)
 	return i, err
 }
 
 const createUser = `-- name: CreateUser :one
-INSERT INTO users (username, display_name, password_hash)
-VALUES ($1, $2, $3)
-RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at
+INSERT INTO users (username, display_name, password_hash, role)
+VALUES ($1, $2, $3,
+        CASE WHEN $4::boolean OR NOT EXISTS (SELECT 1 FROM users WHERE NOT bot) THEN 'admin' ELSE 'member' END)
+RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at, role
 `
 
 type CreateUserParams struct {
 	Username     string
 	DisplayName  string
 	PasswordHash string
+	Admin        bool
 }
 
+// The first account of an install (bots aside) is its admin.
 func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, error) {
-	row := q.db.QueryRow(ctx, createUser, arg.Username, arg.DisplayName, arg.PasswordHash)
+	row := q.db.QueryRow(ctx, createUser,
+		arg.Username,
+		arg.DisplayName,
+		arg.PasswordHash,
+		arg.Admin,
+	)
 	var i User
 	err := row.Scan(
 		&i.ID,
@@ -74,12 +84,15 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.Bot,
 		&i.OwnerID,
 		&i.DeactivatedAt,
+		&i.Role,
 	)
 	return i, err
 }
 
 const deactivateBot = `-- name: DeactivateBot :one
-UPDATE users SET deactivated_at = now() WHERE id = $1 AND owner_id = $2 AND deactivated_at IS NULL RETURNING id
+UPDATE users u SET deactivated_at = now() WHERE u.id = $1 AND u.owner_id = $2 AND u.deactivated_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.bot_id = u.id)
+RETURNING u.id
 `
 
 type DeactivateBotParams struct {
@@ -95,7 +108,7 @@ func (q *Queries) DeactivateBot(ctx context.Context, arg DeactivateBotParams) (i
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at FROM users WHERE id = $1
+SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at, role FROM users WHERE id = $1
 `
 
 func (q *Queries) GetUser(ctx context.Context, id int64) (User, error) {
@@ -112,12 +125,13 @@ func (q *Queries) GetUser(ctx context.Context, id int64) (User, error) {
 		&i.Bot,
 		&i.OwnerID,
 		&i.DeactivatedAt,
+		&i.Role,
 	)
 	return i, err
 }
 
 const getUserByUsername = `-- name: GetUserByUsername :one
-SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at FROM users WHERE username = $1
+SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at, role FROM users WHERE username = $1
 `
 
 func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User, error) {
@@ -134,14 +148,18 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 		&i.Bot,
 		&i.OwnerID,
 		&i.DeactivatedAt,
+		&i.Role,
 	)
 	return i, err
 }
 
 const listBots = `-- name: ListBots :many
-SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at FROM users WHERE owner_id = $1 AND deactivated_at IS NULL ORDER BY id
+SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at, role FROM users u WHERE u.owner_id = $1 AND u.deactivated_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.bot_id = u.id)
+ORDER BY u.id
 `
 
+// An owner's bots, but not those of webhooks (listed with their webhook).
 func (q *Queries) ListBots(ctx context.Context, ownerID *int64) ([]User, error) {
 	rows, err := q.db.Query(ctx, listBots, ownerID)
 	if err != nil {
@@ -162,6 +180,7 @@ func (q *Queries) ListBots(ctx context.Context, ownerID *int64) ([]User, error) 
 			&i.Bot,
 			&i.OwnerID,
 			&i.DeactivatedAt,
+			&i.Role,
 		); err != nil {
 			return nil, err
 		}
@@ -287,7 +306,7 @@ func (q *Queries) ListVisiblePresence(ctx context.Context, arg ListVisiblePresen
 }
 
 const searchUsers = `-- name: SearchUsers :many
-SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at FROM users
+SELECT id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at, role FROM users
 WHERE ((username ~>=~ $1::text AND username ~<~ ($1::text || chr(1114111)))
    OR (lower(display_name) ~>=~ lower($1::text) AND lower(display_name) ~<~ (lower($1::text) || chr(1114111))))
   AND deactivated_at IS NULL
@@ -316,6 +335,7 @@ func (q *Queries) SearchUsers(ctx context.Context, prefix string) ([]User, error
 			&i.Bot,
 			&i.OwnerID,
 			&i.DeactivatedAt,
+			&i.Role,
 		); err != nil {
 			return nil, err
 		}
@@ -343,7 +363,7 @@ func (q *Queries) SetLastSeen(ctx context.Context, arg SetLastSeenParams) error 
 
 const setPresenceVisibility = `-- name: SetPresenceVisibility :one
 UPDATE users SET presence_visibility = $2 WHERE id = $1
-RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at
+RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at, role
 `
 
 type SetPresenceVisibilityParams struct {
@@ -365,13 +385,14 @@ func (q *Queries) SetPresenceVisibility(ctx context.Context, arg SetPresenceVisi
 		&i.Bot,
 		&i.OwnerID,
 		&i.DeactivatedAt,
+		&i.Role,
 	)
 	return i, err
 }
 
 const updateDisplayName = `-- name: UpdateDisplayName :one
 UPDATE users SET display_name = $2 WHERE id = $1
-RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at
+RETURNING id, username, display_name, password_hash, created_at, last_seen_at, presence_visibility, bot, owner_id, deactivated_at, role
 `
 
 type UpdateDisplayNameParams struct {
@@ -393,6 +414,7 @@ func (q *Queries) UpdateDisplayName(ctx context.Context, arg UpdateDisplayNamePa
 		&i.Bot,
 		&i.OwnerID,
 		&i.DeactivatedAt,
+		&i.Role,
 	)
 	return i, err
 }

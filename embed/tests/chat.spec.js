@@ -107,6 +107,8 @@ test('two people chat with live ticks, typing, pin, archive, reload and catch-up
 
   // Ctrl+K jumps to a conversation
   await a.goto('/')
+  // the shortcut is the app's once its shell is up, not while it loads
+  await expect(a.getByRole('button', { name: 'New chat' })).toBeVisible()
   await a.keyboard.press('Control+k')
   await a.getByRole('combobox', { name: 'Go to conversation' }).fill('bob b')
   await a.keyboard.press('Enter')

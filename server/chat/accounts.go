@@ -34,8 +34,15 @@ func (a *Accounts) ttl() time.Duration {
 	return DefaultSessionTTL
 }
 
-// CreateUser validates and creates a user. displayName defaults to the username.
+// CreateUser validates and creates a user. displayName defaults to the
+// username. The first account of an install is a site admin.
 func (a *Accounts) CreateUser(ctx context.Context, username, password, displayName string) (store.User, error) {
+	return a.CreateUserAs(ctx, username, password, displayName, false)
+}
+
+// CreateUserAs is CreateUser that makes a site admin when admin is set
+// (`parley user create --admin`).
+func (a *Accounts) CreateUserAs(ctx context.Context, username, password, displayName string, admin bool) (store.User, error) {
 	u, err := normalizeUsername(username)
 	if err != nil {
 		return store.User{}, err
@@ -54,7 +61,7 @@ func (a *Accounts) CreateUser(ctx context.Context, username, password, displayNa
 	if err != nil {
 		return store.User{}, err
 	}
-	user, err := a.DB.CreateUser(ctx, store.CreateUserParams{Username: u, DisplayName: dn, PasswordHash: hash})
+	user, err := a.DB.CreateUser(ctx, store.CreateUserParams{Username: u, DisplayName: dn, PasswordHash: hash, Admin: admin})
 	if store.IsConflict(err) {
 		return store.User{}, ErrUsernameTaken
 	}
@@ -202,10 +209,18 @@ func (s *Service) Login(ctx context.Context, c Client, username, password string
 	if err == ErrBadCredentials && nerr == nil {
 		s.limits.loginFail.fail(name)
 	}
+	who := Actor{User: user, Address: c.IP.String()}
 	if err != nil {
+		if e, ok := AsError(err); nerr == nil && ok && (e.Code == CodeUnauthenticated || e.Code == CodeDeactivated) {
+			s.auditNow(ctx, who, "auth.login_failed", "username:"+name)
+		}
 		return SignedIn{}, err
 	}
-	return s.signIn(ctx, c, user)
+	in, err := s.signIn(ctx, c, user)
+	if err == nil {
+		s.auditNow(ctx, who, "auth.login", "user:"+itoa(user.ID))
+	}
+	return in, err
 }
 
 func (s *Service) signIn(ctx context.Context, c Client, user store.User) (SignedIn, error) {

@@ -55,7 +55,10 @@ func (s *Service) CreateBot(ctx context.Context, me Actor, in BotInput) (User, s
 		}
 		_, err = q.CreateToken(ctx, store.CreateTokenParams{Owner: bot.ID, TokenHash: hashToken(secret),
 			ExpiresAt: never, Name: "bot", MaxTokens: maxTokensPerUser})
-		return err
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, q, me, "bot.create", "user:"+itoa(bot.ID))
 	})
 	if err != nil {
 		return User{}, "", err
@@ -87,8 +90,10 @@ func (s *Service) DeleteBot(ctx context.Context, me Actor, id int64) error {
 			return err
 		}
 		var err error
-		ended, err = q.DeleteUserSessions(ctx, id)
-		return err
+		if ended, err = q.DeleteUserSessions(ctx, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, me, "bot.delete", "user:"+itoa(id))
 	})
 	if err != nil {
 		return err

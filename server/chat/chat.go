@@ -56,6 +56,9 @@ type Options struct {
 	Search search.Engine
 	// Previews fetches link previews; nil turns them off.
 	Previews Previewer
+	// AuditRetention is how long audit entries are kept; 0 means
+	// DefaultAuditRetention.
+	AuditRetention time.Duration
 }
 
 // DefaultMaxUpload is the largest file by default (PARLEY_MAX_UPLOAD_MB).
@@ -71,6 +74,8 @@ type Service struct {
 	log     *slog.Logger
 	m       *metrics
 	open    bool // sign-up
+	// auditKeep is how long audit entries are kept
+	auditKeep time.Duration
 
 	limits      limiters
 	files       files.Store
@@ -143,6 +148,9 @@ func New(o Options) *Service {
 	s.files, s.maxUpload, s.uploadQuota, s.previewer = o.Files, o.MaxUpload, o.UploadQuota, o.Previews
 	s.search, s.searching = o.Search, make(chan struct{}, searchesAtOnce)
 	s.pusher, s.pushHidden = o.Pusher, o.PushHidden
+	if s.auditKeep = o.AuditRetention; s.auditKeep <= 0 {
+		s.auditKeep = DefaultAuditRetention
+	}
 	if s.search == nil {
 		s.search = search.NewPostgres(o.DB.Pool)
 	}
@@ -199,6 +207,8 @@ func (s *Service) warn(msg string, args ...any) { s.warnings.Warn(msg, args...) 
 type Actor struct {
 	User      store.User
 	SessionID int64
+	// Address is the client's address, for the audit log.
+	Address string
 }
 
 // ID is the actor's user id.

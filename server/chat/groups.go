@@ -273,6 +273,9 @@ func (s *Service) DeleteGroup(ctx context.Context, me Actor, gid int64) error {
 		if err := q.AddGroupRemovals(ctx, store.AddGroupRemovalsParams{UserIds: members, GroupID: gid}); err != nil {
 			return err
 		}
+		if err := s.audit(ctx, q, me, "group.delete", "group:"+itoa(gid)); err != nil {
+			return err
+		}
 		// one shared event per channel and one for the group, to everyone
 		for _, cid := range channels {
 			ob.add(event.Event{Topic: event.GroupTopic(gid), Leave: []int64{cid},

@@ -277,17 +277,29 @@ func (s *Service) Edit(ctx context.Context, me Actor, convID, seq int64, body st
 // transaction. Deleting a tombstone again changes nothing.
 func (s *Service) Delete(ctx context.Context, me Actor, convID, seq int64) error {
 	err := s.change(ctx, func(q *store.Queries, ob *outbox) error {
-		m, _, err := readable(ctx, q, me, convID, seq, true)
+		var m store.Message
+		var err error
+		if me.User.Role == SiteAdmin {
+			// a site admin deletes any message, read or not (a report's)
+			m, err = q.LockMessage(ctx, store.LockMessageParams{ConversationID: convID, Seq: seq})
+		} else {
+			m, _, err = readable(ctx, q, me, convID, seq, true)
+		}
 		if err != nil || m.Deleted {
 			return err
 		}
 		if m.SenderID != me.ID() {
-			sc, err := q.GetSendContext(ctx, store.GetSendContextParams{ConversationID: convID, UserID: me.ID()})
-			if err != nil {
-				return err
+			if me.User.Role != SiteAdmin {
+				sc, err := q.GetSendContext(ctx, store.GetSendContextParams{ConversationID: convID, UserID: me.ID()})
+				if err != nil {
+					return err
+				}
+				if sc.Kind != "channel" || (sc.Role != RoleAdmin && sc.Role != RoleOwner) {
+					return NewError(CodeForbidden, "Only its sender, an admin of its group in a channel, or a site admin may delete a message.")
+				}
 			}
-			if sc.Kind != "channel" || (sc.Role != RoleAdmin && sc.Role != RoleOwner) {
-				return NewError(CodeForbidden, "Only its sender, or an admin of its group in a channel, may delete a message.")
+			if err := s.audit(ctx, q, me, "message.delete", "conversation:"+itoa(convID)+" seq:"+itoa(seq)+" sender:"+itoa(m.SenderID)); err != nil {
+				return err
 			}
 		}
 		if err := q.EraseMessage(ctx, m.ID); err != nil {

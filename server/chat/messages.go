@@ -23,6 +23,8 @@ type Outgoing struct {
 	Body       string  `json:"body"`
 	ReplyToSeq *int64  `json:"reply_to_seq"`
 	UploadIDs  []int64 `json:"upload_ids"`
+	// asName is the name a webhook post is shown as (webhooks.go)
+	asName *string
 }
 
 // Send is the one use case behind POST /messages and the WebSocket
@@ -60,7 +62,7 @@ func (s *Service) Send(ctx context.Context, me Actor, convID int64, out Outgoing
 		return Message{}, false, err
 	}
 	res := s.sends.submit(ctx, sendReq{user: me.User, conv: convID, clientID: out.ClientID, body: out.Body,
-		replyTo: out.ReplyToSeq, mentions: mentions, uploads: out.UploadIDs, attachments: attachments})
+		replyTo: out.ReplyToSeq, asName: out.asName, mentions: mentions, uploads: out.UploadIDs, attachments: attachments})
 	if errors.Is(res.err, errSendRace) {
 		// the rare path: a retry of a stored message, or no membership
 		msg, found, err := s.stored(ctx, me, convID, out.ClientID)

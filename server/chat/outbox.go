@@ -253,8 +253,9 @@ func (s *Service) runOutbox() {
 	}
 }
 
-// sessionPurgeEvery is how often expired sessions are deleted; they stop
-// working at expiry already, this only keeps the table small.
+// sessionPurgeEvery is how often expired sessions and audit entries past
+// their retention are deleted; sessions stop working at expiry already,
+// this only keeps the tables small.
 const sessionPurgeEvery = 10 * time.Minute
 
 func (s *Service) purgeSessions() {
@@ -265,6 +266,11 @@ func (s *Service) purgeSessions() {
 		s.log.Warn("expired sessions not purged", "err", err)
 	} else if n > 0 {
 		s.log.Info("expired sessions purged", "count", n)
+	}
+	if n, err := s.PurgeAudit(ctx); err != nil {
+		s.log.Warn("old audit entries not purged", "err", err)
+	} else if n > 0 {
+		s.log.Info("old audit entries purged", "count", n)
 	}
 }
 

@@ -49,12 +49,15 @@ type User struct {
 	CreatedAt   time.Time `json:"created_at"`
 	Bot         bool      `json:"bot,omitempty"`
 	OwnerID     *int64    `json:"owner_id,omitempty"`
+	Role        string    `json:"role"`
+	Deactivated bool      `json:"deactivated"`
 	// PresenceVisibility is the user's own setting: on /me only.
 	PresenceVisibility string `json:"presence_visibility,omitempty"`
 }
 
 func userJSON(u store.User) User {
-	return User{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, CreatedAt: u.CreatedAt.UTC(), Bot: u.Bot, OwnerID: u.OwnerID}
+	return User{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, CreatedAt: u.CreatedAt.UTC(), Bot: u.Bot, OwnerID: u.OwnerID,
+		Role: u.Role, Deactivated: u.DeactivatedAt != nil}
 }
 
 // Message is the protocol's Message (v1.1).
@@ -74,6 +77,9 @@ type Message struct {
 	Reactions      []Reaction   `json:"reactions"`
 	Attachments    []Attachment `json:"attachments"`
 	Previews       []Preview    `json:"previews"`
+	// SenderName is the name a webhook post is shown as (its sender is
+	// the webhook's bot); absent on every other message.
+	SenderName *string `json:"sender_name,omitempty"`
 }
 
 // Mentions are whom a message mentions: users by name, or everyone.
@@ -95,7 +101,7 @@ func messageJSON(m store.Message) Message {
 		ClientID: m.ClientID, Body: m.Body, CreatedAt: m.CreatedAt.UTC(), EditedAt: utc(m.EditedAt),
 		Deleted: m.Deleted, Version: m.Version, ReplyToSeq: m.ReplyToSeq,
 		Mentions: Mentions{UserIDs: []int64{}, All: m.MentionAll}, Reactions: []Reaction{},
-		Attachments: []Attachment{}, Previews: []Preview{}}
+		Attachments: []Attachment{}, Previews: []Preview{}, SenderName: m.SenderName}
 }
 
 // Conversation is the protocol's Conversation, as one member sees it.

@@ -30,6 +30,7 @@ type sendReq struct {
 	clientID    string
 	body        string
 	replyTo     *int64
+	asName      *string
 	mentions    resolvedMentions
 	uploads     []int64
 	attachments []Attachment
@@ -164,7 +165,7 @@ func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]Message, err
 		params := make([]store.SendMessageParams, len(batch))
 		for i, r := range batch {
 			params[i] = store.SendMessageParams{ConversationID: r.conv, SenderID: r.user.ID, ClientID: r.clientID, Body: r.body,
-				ReplyToSeq: r.replyTo, MentionAll: r.mentions.all, MentionIds: r.mentions.userIDs, UploadIds: r.uploads}
+				ReplyToSeq: r.replyTo, SenderName: r.asName, MentionAll: r.mentions.all, MentionIds: r.mentions.userIDs, UploadIds: r.uploads}
 			if params[i].UploadIds == nil {
 				params[i].UploadIds = []int64{}
 			}
@@ -190,7 +191,7 @@ func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]Message, err
 		msgs = make([]Message, len(batch))
 		for i, row := range rows {
 			msgs[i] = messageJSON(store.Message{ID: row.ID, ConversationID: row.ConversationID, Seq: row.Seq, SenderID: row.SenderID,
-				ClientID: row.ClientID, Body: row.Body, CreatedAt: row.CreatedAt, Version: 1, ReplyToSeq: row.ReplyToSeq, MentionAll: row.MentionAll})
+				ClientID: row.ClientID, Body: row.Body, CreatedAt: row.CreatedAt, Version: 1, ReplyToSeq: row.ReplyToSeq, MentionAll: row.MentionAll, SenderName: row.SenderName})
 			msgs[i].Mentions.UserIDs = batch[i].mentions.userIDs
 			msgs[i].Attachments = withThumbnails(batch[i].attachments, row.ThumbsReady)
 			// members who get the conversation back learn of it before its message

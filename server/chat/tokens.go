@@ -79,6 +79,7 @@ func (s *Service) CreateToken(ctx context.Context, me Actor, in TokenInput) (Tok
 	} else if err != nil {
 		return Token{}, "", err
 	}
+	s.auditNow(ctx, me, "token.create", "token:"+itoa(row.ID))
 	return tokenJSON(row), secret, nil
 }
 
@@ -109,6 +110,7 @@ func (s *Service) RevokeToken(ctx context.Context, me Actor, id int64) error {
 	if n == 0 {
 		return ErrNotFound
 	}
+	s.auditNow(ctx, me, "token.revoke", "token:"+itoa(id))
 	s.endSessions(ctx, me.ID(), []int64{id})
 	return nil
 }

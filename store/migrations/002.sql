@@ -212,3 +212,54 @@ ALTER TABLE users ADD COLUMN bot boolean NOT NULL DEFAULT false,
     ADD COLUMN deactivated_at timestamptz,
     ADD CONSTRAINT users_bot_owner CHECK (bot = (owner_id IS NOT NULL));
 CREATE INDEX users_owner ON users (owner_id) WHERE owner_id IS NOT NULL;
+
+ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'member',
+    ADD CONSTRAINT users_role CHECK (role IN ('admin', 'member'));
+-- an install from before roles: its first account becomes its admin
+UPDATE users SET role = 'admin' WHERE id = (SELECT min(id) FROM users WHERE NOT bot);
+ALTER TABLE messages ADD COLUMN sender_name text;
+
+-- Incoming webhooks (docs/protocol.md, Integrations): a secret URL that
+-- posts to one channel as the webhook's own bot (a member of that channel
+-- alone). The secret is kept as it is, not hashed, so that the channel's
+-- admins can copy the URL again later, as Slack's does.
+CREATE TABLE webhooks (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    conversation_id bigint      NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    bot_id          bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name            text        NOT NULL,
+    secret          text        NOT NULL,
+    created_by      bigint      REFERENCES users (id) ON DELETE SET NULL,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX webhooks_secret ON webhooks (secret);
+CREATE INDEX webhooks_conversation ON webhooks (conversation_id);
+CREATE UNIQUE INDEX webhooks_bot ON webhooks (bot_id);
+
+-- Moderation (docs/protocol.md, Administration): a member's report of a
+-- message, once per reporter and message, open until an admin resolves it.
+CREATE TABLE reports (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id      bigint      NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    conversation_id bigint      NOT NULL,
+    seq             bigint      NOT NULL,
+    reporter_id     bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    reason          text        NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    resolved_at     timestamptz,
+    resolved_by     bigint      REFERENCES users (id) ON DELETE SET NULL
+);
+CREATE UNIQUE INDEX reports_once ON reports (message_id, reporter_id);
+CREATE INDEX reports_open ON reports (id) WHERE resolved_at IS NULL;
+
+-- The audit log of security-relevant actions (docs/protocol.md,
+-- Administration), kept for PARLEY_AUDIT_DAYS.
+CREATE TABLE audit_log (
+    id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at       timestamptz NOT NULL DEFAULT now(),
+    actor_id bigint      REFERENCES users (id) ON DELETE SET NULL,
+    action   text        NOT NULL,
+    target   text        NOT NULL DEFAULT '',
+    address  text        NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_at ON audit_log (at);
