@@ -66,6 +66,10 @@ Usage:
                                 make a user a site admin, or not
   parley user reset-password USERNAME [flags]
                                 set a user's password (read from stdin) and end their sessions
+  parley export --out FILE [--passwords] [flags]
+                                write every user, group, conversation, message and file
+                                into one archive (password hashes only with --passwords)
+  parley import FILE [flags]    restore an export into a new install (no accounts yet)
   parley bench dm|fanout|idle|pg [flags]
                                 load a running Parley and report throughput and latency
   parley health [--addr HOST:PORT]
@@ -92,6 +96,10 @@ func cli(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = migrateCmd(args, stderr)
 	case "user":
 		err = userCmd(args, stdin, stdout, stderr)
+	case "export":
+		err = exportCmd(args, stdout, stderr)
+	case "import":
+		err = importCmd(args, stdin, stdout, stderr)
 	case "bench":
 		err = bench.Command(args, stdout, stderr)
 	case "health":

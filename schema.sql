@@ -427,6 +427,15 @@ CREATE TABLE webhooks (
 CREATE UNIQUE INDEX webhooks_secret ON webhooks (secret);
 CREATE INDEX webhooks_conversation ON webhooks (conversation_id);
 CREATE UNIQUE INDEX webhooks_bot ON webhooks (bot_id);
+-- a webhook gone (deleted, or with its channel or group) takes its bot
+-- with it: deactivated, out of every list; its messages stay
+CREATE FUNCTION parley_webhook_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE users SET deactivated_at = now() WHERE id IN (SELECT bot_id FROM gone) AND deactivated_at IS NULL;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER webhooks_gone AFTER DELETE ON webhooks REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION parley_webhook_gone();
 
 -- Moderation (docs/protocol.md, Administration): a member's report of a
 -- message, once per reporter and message, open until an admin resolves it.

@@ -91,7 +91,7 @@ RETURNING *;
 
 -- name: TombstoneMessage :one
 -- A deleted message keeps its seq, and nothing of what it said.
-UPDATE messages SET body = '', deleted = true, mention_all = false,
+UPDATE messages SET body = '', deleted = true, mention_all = false, sender_name = NULL,
     version = version + 1, updated_xid = parley_xid()
 WHERE id = @id
 RETURNING *;

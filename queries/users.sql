@@ -24,6 +24,8 @@ SELECT * FROM users
 WHERE ((username ~>=~ @prefix::text AND username ~<~ (@prefix::text || chr(1114111)))
    OR (lower(display_name) ~>=~ lower(@prefix::text) AND lower(display_name) ~<~ (lower(@prefix::text) || chr(1114111))))
   AND deactivated_at IS NULL
+  -- a webhook's bot posts through its webhook only
+  AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.bot_id = users.id)
 ORDER BY username
 LIMIT 20;
 

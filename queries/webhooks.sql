@@ -21,11 +21,10 @@ RETURNING *;
 SELECT * FROM webhooks WHERE conversation_id = $1 ORDER BY id;
 
 -- name: DeleteWebhook :one
--- Its bot is deactivated, and leaves the channel; its messages stay.
+-- Its bot leaves the channel (and a trigger deactivates it); its messages
+-- stay.
 WITH gone AS (
     DELETE FROM webhooks w WHERE w.id = @id AND w.conversation_id = @conversation_id RETURNING w.bot_id, w.conversation_id
-), off AS (
-    UPDATE users SET deactivated_at = now() FROM gone WHERE users.id = gone.bot_id
 ), left_channel AS (
     DELETE FROM members USING gone WHERE members.conversation_id = gone.conversation_id AND members.user_id = gone.bot_id
 )

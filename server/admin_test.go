@@ -88,6 +88,11 @@ func TestAdminUsers(t *testing.T) {
 		t.Fatalf("search for %% %+v", page)
 	}
 	root.must(400, "GET", "/api/v1/admin/users?limit=500", nil)
+	e.user("jo_hn")
+	root.must(200, "GET", "/api/v1/admin/users?q=jo_", nil).decode(t, &page) // an underscore is a character
+	if len(page.Users) != 1 || page.Users[0].Username != "jo_hn" {
+		t.Fatalf("search for jo_ %+v", page)
+	}
 
 	// roles, and the last admin
 	userPath := func(u *user) string { return fmt.Sprintf("/api/v1/admin/users/%d", u.ID) }
@@ -179,9 +184,14 @@ func TestAdminUsers(t *testing.T) {
 	if a := audit.Entries[4]; a.ActorID == nil || *a.ActorID != root.ID || a.Target != fmt.Sprintf("user:%d", spammer.ID) {
 		t.Fatalf("deactivation %+v", a)
 	}
+	newest := audit.Entries[0].ID
 	root.must(200, "GET", fmt.Sprintf("/api/v1/admin/audit?before=%d", audit.Entries[7].ID), nil).decode(t, &audit)
 	if len(audit.Entries) != 1 {
 		t.Fatalf("the page before %+v", audit.Entries)
+	}
+	root.must(200, "GET", fmt.Sprintf("/api/v1/admin/audit?after=%d", audit.Entries[0].ID), nil).decode(t, &audit)
+	if len(audit.Entries) != 8 || audit.Entries[7].ID != newest || audit.Entries[0].Action != "user.role" {
+		t.Fatalf("the entries after the first %+v", audit.Entries)
 	}
 }
 
@@ -192,7 +202,11 @@ func TestModeration(t *testing.T) {
 	e := newEnv(t)
 	root, alice, bob, eve := e.user("root"), e.user("alice"), e.user("bob"), e.user("eve")
 	conv := alice.direct(bob)
+	for _, b := range []string{"one", "two", "three"} {
+		alice.say(conv.ID, b)
+	}
 	bad := bob.say(conv.ID, "something nasty")
+	alice.say(conv.ID, "stop it")
 	report := fmt.Sprintf("/api/v1/conversations/%d/messages/%d/report", conv.ID, bad.Seq)
 	alice.must(400, "POST", report, map[string]any{"reason": ""})
 	alice.must(400, "POST", report, map[string]any{"reason": strings.Repeat("x", 1001)})
@@ -203,21 +217,35 @@ func TestModeration(t *testing.T) {
 	alice.must(201, "POST", report, map[string]any{"reason": "abuse, really"}) // once per reporter: the reason is replaced
 
 	type reportOut struct {
-		ID       int64
-		Message  message
-		Reporter userOut
-		Sender   userOut
-		Reason   string
-		Resolved bool
+		ID         int64
+		Message    message
+		Context    []message
+		ReporterID int64 `json:"reporter_id"`
+		SenderID   int64 `json:"sender_id"`
+		Reason     string
+		Resolved   bool
 	}
-	var reports struct{ Reports []reportOut }
+	var reports struct {
+		Reports []reportOut
+		Users   []userOut
+	}
 	root.must(200, "GET", "/api/v1/admin/reports", nil).decode(t, &reports)
 	if len(reports.Reports) != 1 {
 		t.Fatalf("reports %+v", reports)
 	}
 	rp := reports.Reports[0]
-	if rp.Message.Body != "something nasty" || rp.Reporter.ID != alice.ID || rp.Sender.ID != bob.ID || rp.Reason != "abuse, really" || rp.Resolved {
+	if rp.Message.Body != "something nasty" || rp.ReporterID != alice.ID || rp.SenderID != bob.ID || rp.Reason != "abuse, really" || rp.Resolved {
 		t.Fatalf("report %+v", rp)
+	}
+	var around []string
+	for _, m := range rp.Context {
+		around = append(around, m.Body)
+	}
+	if got := strings.Join(around, ", "); got != "two, three, something nasty, stop it" {
+		t.Fatalf("the report's context: %s", got)
+	}
+	if len(reports.Users) != 2 {
+		t.Fatalf("the report's users %+v", reports.Users)
 	}
 	// a site admin deletes it without being in the conversation; alice
 	// (not its sender, not an admin) could not

@@ -108,10 +108,10 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 		ri := info(r.Context())
 		if status == http.StatusServiceUnavailable {
 			// an outage fails many requests at once: one line an interval
-			s.warn("requests failing: a backing service is unavailable", "err", err, "path", r.URL.Path)
+			s.warn("requests failing: a backing service is unavailable", "err", err, "path", loggedPath(r))
 		} else {
 			s.log.ErrorContext(r.Context(), "request failed", "err", err,
-				"request_id", ri.id, "user_id", ri.userID.Load(), "path", r.URL.Path)
+				"request_id", ri.id, "user_id", ri.userID.Load(), "path", loggedPath(r))
 		}
 	}
 	if e.RetryAfter > 0 {

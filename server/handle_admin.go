@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"net/http"
 
 	"github.com/parleychat/parley/server/chat"
@@ -42,11 +43,7 @@ func (s *Server) adminReports(r *http.Request, me chat.Actor, in struct {
 	All    string `query:"all"`
 	Before *int64 `query:"before"`
 }) (any, error) {
-	reports, err := s.chat.Reports(r.Context(), me, in.All == "true" || in.All == "1", deref(in.Before))
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"reports": reports}, nil
+	return s.chat.Reports(r.Context(), me, in.All == "true" || in.All == "1", deref(in.Before))
 }
 
 func (s *Server) adminResolveReport(r *http.Request, me chat.Actor, in struct {
@@ -61,8 +58,9 @@ func (s *Server) adminResolveReport(r *http.Request, me chat.Actor, in struct {
 
 func (s *Server) adminAudit(r *http.Request, me chat.Actor, in struct {
 	Before *int64 `query:"before"`
+	After  *int64 `query:"after"`
 }) (any, error) {
-	return s.chat.Audit(r.Context(), me, deref(in.Before))
+	return s.chat.Audit(r.Context(), me, deref(in.Before), deref(in.After))
 }
 
 // adminServer is the install's facts: this node's, and its contents.
@@ -77,7 +75,7 @@ func (s *Server) adminServer(r *http.Request, me chat.Actor, _ struct{}) (any, e
 		"settings": map[string]any{
 			"signup_open": s.opts.SignupOpen, "cluster": s.opts.NewBus != nil,
 			"push": s.opts.Pusher != nil, "previews": s.opts.Previews != nil,
-			"max_upload_bytes": s.opts.MaxUpload,
+			"max_upload_bytes": cmp.Or(s.opts.MaxUpload, chat.DefaultMaxUpload),
 		},
 	}, nil
 }

@@ -171,13 +171,22 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if route == "/healthz" || route == "/readyz" || route == "/metrics" || strings.HasPrefix(route, "/assets/") {
 			level = s.log.Debug
 		}
-		attrs := []any{"method", r.Method, "path", r.URL.Path, "route", route, "status", sw.status,
+		attrs := []any{"method", r.Method, "path", loggedPath(r), "route", route, "status", sw.status,
 			"bytes", sw.bytes, "duration_ms", float64(d.Microseconds()) / 1000, "request_id", ri.id, "ip", ri.ip.String()}
 		if uid := ri.userID.Load(); uid != 0 {
 			attrs = append(attrs, "user_id", uid)
 		}
 		level("request", attrs...)
 	})
+}
+
+// loggedPath is a request's path as the log may hold it: a webhook's
+// secret (its credential) is left out.
+func loggedPath(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/hooks/") {
+		return "/hooks/…"
+	}
+	return r.URL.Path
 }
 
 // recoverPanics turns a panic into a 500 with the protocol's error body.

@@ -124,6 +124,7 @@ func TestWebhooks(t *testing.T) {
 	// the bot is marked, and history keeps the name
 	var page struct {
 		Messages []struct {
+			Seq        int64   `json:"seq"`
 			SenderID   int64   `json:"sender_id"`
 			SenderName *string `json:"sender_name"`
 		}
@@ -143,6 +144,35 @@ func TestWebhooks(t *testing.T) {
 	if len(page.Messages) != 5 {
 		t.Fatalf("history after the delete %+v", page.Messages)
 	}
+	// the bot is in no search, and a deleted post keeps nothing of its name
+	var found struct{ Users []userOut }
+	ge.member.must(200, "GET", "/api/v1/users?q=hook", nil).decode(t, &found)
+	if len(found.Users) != 0 {
+		t.Fatalf("search finds %+v", found)
+	}
+	ge.admin.must(204, "DELETE", fmt.Sprintf("/api/v1/conversations/%d/messages/%d", ch, page.Messages[1].Seq), nil)
+	var upd struct {
+		Message struct {
+			Deleted    bool
+			SenderName *string `json:"sender_name"`
+		}
+	}
+	mw.expect("message.updated", "presence", "conversation.updated", "receipt", "group.changed").decode(t, &upd)
+	if !upd.Message.Deleted || upd.Message.SenderName != nil {
+		t.Fatalf("the deleted post %+v", upd.Message)
+	}
+	// a webhook of a channel that is deleted takes its bot with it
+	var other struct{ Conversation conversation }
+	ge.owner.must(201, "POST", ge.path("/channels"), map[string]any{"name": "alerts"}).decode(t, &other)
+	var second struct{ Webhook webhookOut }
+	ge.owner.must(201, "POST", fmt.Sprintf("/api/v1/conversations/%d/webhooks", other.Conversation.ID), map[string]any{"name": "Pager"}).decode(t, &second)
+	ge.owner.must(204, "DELETE", ge.path(fmt.Sprintf("/channels/%d", other.Conversation.ID)), nil)
+	var users struct{ Users []adminUser }
+	ge.owner.must(200, "GET", "/api/v1/admin/users?q=hook-", nil).decode(t, &users)
+	if len(users.Users) != 2 || !users.Users[0].Deactivated || !users.Users[1].Deactivated {
+		t.Fatalf("the webhooks' bots %+v", users.Users)
+	}
+
 	// both are in the audit log
 	var audit struct {
 		Entries []struct{ Action, Target string }

@@ -36,21 +36,27 @@ SELECT id, username, display_name, password_hash, created_at, last_seen_at, pres
 WHERE id > $1::bigint
   AND ($2::text = ''
        OR (username ~>=~ $2::text AND username ~<~ ($2::text || chr(1114111)))
-       OR lower(display_name) LIKE lower($2::text) || '%')
+       OR lower(display_name) LIKE $3::text)
 ORDER BY id
-LIMIT $3
+LIMIT $4
 `
 
 type AdminListUsersParams struct {
-	After  int64
-	Prefix string
-	Lim    int32
+	After   int64
+	Prefix  string
+	Pattern string
+	Lim     int32
 }
 
 // Every account, bots and the deactivated too, by id after @after,
 // matching @prefix (empty: all) on username or display name.
 func (q *Queries) AdminListUsers(ctx context.Context, arg AdminListUsersParams) ([]User, error) {
-	rows, err := q.db.Query(ctx, adminListUsers, arg.After, arg.Prefix, arg.Lim)
+	rows, err := q.db.Query(ctx, adminListUsers,
+		arg.After,
+		arg.Prefix,
+		arg.Pattern,
+		arg.Lim,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -120,12 +126,18 @@ func (q *Queries) CreateReport(ctx context.Context, arg CreateReportParams) (Rep
 }
 
 const deactivateUser = `-- name: DeactivateUser :many
-UPDATE users SET deactivated_at = now()
-WHERE (id = $1 OR owner_id = $1) AND deactivated_at IS NULL
-RETURNING id
+WITH hook AS (
+    DELETE FROM webhooks WHERE bot_id = $1
+)
+UPDATE users u SET deactivated_at = now()
+WHERE (u.id = $1 OR (u.owner_id = $1 AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.bot_id = u.id)))
+  AND u.deactivated_at IS NULL
+RETURNING u.id
 `
 
-// The user and the bots they own, deactivated; returns who was.
+// The user and the bots they own, deactivated; returns who was. The bots
+// of webhooks belong to their channels and stay, but a webhook's own bot
+// deactivated goes with its webhook.
 func (q *Queries) DeactivateUser(ctx context.Context, id int64) ([]int64, error) {
 	rows, err := q.db.Query(ctx, deactivateUser, id)
 	if err != nil {
@@ -213,7 +225,9 @@ func (q *Queries) GetUsersByID(ctx context.Context, ids []int64) ([]User, error)
 }
 
 const listAudit = `-- name: ListAudit :many
-SELECT id, at, actor_id, action, target, address FROM audit_log WHERE id < $1::bigint ORDER BY id DESC LIMIT $2
+SELECT a.id, a.at, a.actor_id, a.action, a.target, a.address, u.username AS actor_username
+FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+WHERE a.id < $1::bigint ORDER BY a.id DESC LIMIT $2
 `
 
 type ListAuditParams struct {
@@ -221,16 +235,26 @@ type ListAuditParams struct {
 	Lim    int32
 }
 
-// Newest first, before @before.
-func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLog, error) {
+type ListAuditRow struct {
+	ID            int64
+	At            time.Time
+	ActorID       *int64
+	Action        string
+	Target        string
+	Address       string
+	ActorUsername *string
+}
+
+// Newest first, before @before, with the actor's username.
+func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]ListAuditRow, error) {
 	rows, err := q.db.Query(ctx, listAudit, arg.Before, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []AuditLog{}
+	items := []ListAuditRow{}
 	for rows.Next() {
-		var i AuditLog
+		var i ListAuditRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.At,
@@ -238,6 +262,108 @@ func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLo
 			&i.Action,
 			&i.Target,
 			&i.Address,
+			&i.ActorUsername,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listAuditAfter = `-- name: ListAuditAfter :many
+SELECT a.id, a.at, a.actor_id, a.action, a.target, a.address, u.username AS actor_username
+FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+WHERE a.id > $1::bigint ORDER BY a.id LIMIT $2
+`
+
+type ListAuditAfterParams struct {
+	After int64
+	Lim   int32
+}
+
+type ListAuditAfterRow struct {
+	ID            int64
+	At            time.Time
+	ActorID       *int64
+	Action        string
+	Target        string
+	Address       string
+	ActorUsername *string
+}
+
+// Oldest first, after @after (to follow the log).
+func (q *Queries) ListAuditAfter(ctx context.Context, arg ListAuditAfterParams) ([]ListAuditAfterRow, error) {
+	rows, err := q.db.Query(ctx, listAuditAfter, arg.After, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListAuditAfterRow{}
+	for rows.Next() {
+		var i ListAuditAfterRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.At,
+			&i.ActorID,
+			&i.Action,
+			&i.Target,
+			&i.Address,
+			&i.ActorUsername,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listReportContext = `-- name: ListReportContext :many
+WITH r AS (
+    SELECT unnest($1::bigint[]) AS conversation_id, unnest($2::bigint[]) AS seq
+)
+SELECT DISTINCT ON (m.id) m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, m.created_at, m.edited_at, m.deleted, m.version, m.reply_to_seq, m.mention_all, m.updated_xid, m.previews_off, m.sender_name FROM messages m
+JOIN r ON m.conversation_id = r.conversation_id AND m.seq BETWEEN r.seq - 2 AND r.seq + 2
+ORDER BY m.id
+`
+
+type ListReportContextParams struct {
+	ConversationIds []int64
+	Seqs            []int64
+}
+
+// The messages around reported ones: two before and two after each.
+func (q *Queries) ListReportContext(ctx context.Context, arg ListReportContextParams) ([]Message, error) {
+	rows, err := q.db.Query(ctx, listReportContext, arg.ConversationIds, arg.Seqs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Message{}
+	for rows.Next() {
+		var i Message
+		if err := rows.Scan(
+			&i.ID,
+			&i.ConversationID,
+			&i.Seq,
+			&i.SenderID,
+			&i.ClientID,
+			&i.Body,
+			&i.CreatedAt,
+			&i.EditedAt,
+			&i.Deleted,
+			&i.Version,
+			&i.ReplyToSeq,
+			&i.MentionAll,
+			&i.UpdatedXid,
+			&i.PreviewsOff,
+			&i.SenderName,
 		); err != nil {
 			return nil, err
 		}
@@ -254,7 +380,7 @@ SELECT reports.id, reports.message_id, reports.conversation_id, reports.seq, rep
 FROM reports JOIN messages ON messages.id = reports.message_id
 WHERE ($1::boolean OR reports.resolved_at IS NULL) AND reports.id < $2::bigint
 ORDER BY reports.id DESC
-LIMIT 100
+LIMIT 101
 `
 
 type ListReportsParams struct {

@@ -713,7 +713,7 @@ func (q *Queries) RemoveReaction(ctx context.Context, arg RemoveReactionParams) 
 }
 
 const tombstoneMessage = `-- name: TombstoneMessage :one
-UPDATE messages SET body = '', deleted = true, mention_all = false,
+UPDATE messages SET body = '', deleted = true, mention_all = false, sender_name = NULL,
     version = version + 1, updated_xid = parley_xid()
 WHERE id = $1
 RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name

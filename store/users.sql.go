@@ -310,6 +310,8 @@ SELECT id, username, display_name, password_hash, created_at, last_seen_at, pres
 WHERE ((username ~>=~ $1::text AND username ~<~ ($1::text || chr(1114111)))
    OR (lower(display_name) ~>=~ lower($1::text) AND lower(display_name) ~<~ (lower($1::text) || chr(1114111))))
   AND deactivated_at IS NULL
+  -- a webhook's bot posts through its webhook only
+  AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.bot_id = users.id)
 ORDER BY username
 LIMIT 20
 `

@@ -110,8 +110,6 @@ func (q *Queries) CreateWebhookBot(ctx context.Context, arg CreateWebhookBotPara
 const deleteWebhook = `-- name: DeleteWebhook :one
 WITH gone AS (
     DELETE FROM webhooks w WHERE w.id = $1 AND w.conversation_id = $2 RETURNING w.bot_id, w.conversation_id
-), off AS (
-    UPDATE users SET deactivated_at = now() FROM gone WHERE users.id = gone.bot_id
 ), left_channel AS (
     DELETE FROM members USING gone WHERE members.conversation_id = gone.conversation_id AND members.user_id = gone.bot_id
 )
@@ -123,7 +121,8 @@ type DeleteWebhookParams struct {
 	ConversationID int64
 }
 
-// Its bot is deactivated, and leaves the channel; its messages stay.
+// Its bot leaves the channel (and a trigger deactivates it); its messages
+// stay.
 func (q *Queries) DeleteWebhook(ctx context.Context, arg DeleteWebhookParams) (int64, error) {
 	row := q.db.QueryRow(ctx, deleteWebhook, arg.ID, arg.ConversationID)
 	var bot_id int64

@@ -71,3 +71,17 @@ export const getInvites = (gid) => api('GET', `/groups/${gid}/invites`)
 export const deleteInvite = (gid, code) => api('DELETE', `/groups/${gid}/invites/${q(code)}`)
 export const getInvite = (code) => api('GET', `/invites/${q(code)}`)
 export const postAcceptInvite = (code) => api('POST', `/invites/${q(code)}/accept`)
+
+// ---- webhooks ----
+export const getWebhooks = (cid) => api('GET', `/conversations/${cid}/webhooks`)
+export const postWebhook = (cid, name) => api('POST', `/conversations/${cid}/webhooks`, { name })
+export const deleteWebhook = (cid, id) => api('DELETE', `/conversations/${cid}/webhooks/${id}`)
+
+// ---- moderation and administration ----
+export const postReport = (id, seq, reason) => api('POST', `/conversations/${id}/messages/${seq}/report`, { reason })
+export const getAdminUsers = (params) => api('GET', '/admin/users?' + new URLSearchParams(params))
+export const patchAdminUser = (id, fields) => api('PATCH', `/admin/users/${id}`, fields)
+export const getReports = (params) => api('GET', '/admin/reports?' + new URLSearchParams(params))
+export const patchReport = (id, resolved) => api('PATCH', `/admin/reports/${id}`, { resolved })
+export const getAudit = (params) => api('GET', '/admin/audit?' + new URLSearchParams(params))
+export const getAdminServer = () => api('GET', '/admin/server')

@@ -8,6 +8,7 @@ import Chat from './views/Chat.vue'
 import Contacts from './views/Contacts.vue'
 import Group from './views/Group.vue'
 import Invite from './views/Invite.vue'
+import Admin from './views/Admin.vue'
 
 export const router = createRouter({
   history: createWebHistory(),
@@ -21,6 +22,7 @@ export const router = createRouter({
     { path: '/invite/:code', component: Invite, meta: { title: 'Invite' } },
     { path: '/contacts', component: Contacts, meta: { title: 'Contacts' } },
     { path: '/profile', component: Profile, meta: { title: 'Profile' } },
+    { path: '/admin', component: Admin, meta: { title: 'Administration', admin: true } },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })
@@ -36,4 +38,5 @@ router.beforeEach(async (to) => {
     return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
   }
   if (to.meta.guest && state.user) return safeNext(to.query.next)
+  if (to.meta.admin && state.user?.role !== 'admin') return '/'
 })

@@ -91,8 +91,9 @@ func (s *Service) AdminUsers(ctx context.Context, me Actor, q string, limit, aft
 	if utf8.RuneCountInString(q) > 64 {
 		return UsersPage{}, Validation("q", "q is at most 64 characters.")
 	}
-	q = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q)
-	rows, err := s.db.AdminListUsers(ctx, store.AdminListUsersParams{After: after, Prefix: q, Lim: int32(limit + 1)})
+	// the display name by LIKE, its wildcards escaped; the username by range
+	pattern := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
+	rows, err := s.db.AdminListUsers(ctx, store.AdminListUsersParams{After: after, Prefix: q, Pattern: pattern, Lim: int32(limit + 1)})
 	if err != nil {
 		return UsersPage{}, err
 	}
@@ -214,13 +215,16 @@ func (a *Accounts) SetRole(ctx context.Context, username, role string) error {
 	})
 }
 
-// Report is a member's report of a message, as admins see it.
+// Report is a member's report of a message, as admins see it: the
+// message, and the messages around it (two before, two after).
 type Report struct {
 	ID             int64     `json:"id"`
 	Message        Message   `json:"message"`
+	Context        []Message `json:"context"`
 	ConversationID int64     `json:"conversation_id"`
 	Reporter       User      `json:"reporter"`
-	Sender         User      `json:"sender"`
+	ReporterID     int64     `json:"reporter_id"`
+	SenderID       int64     `json:"sender_id"`
 	Reason         string    `json:"reason"`
 	CreatedAt      time.Time `json:"created_at"`
 	Resolved       bool      `json:"resolved"`
@@ -252,43 +256,84 @@ func (s *Service) ReportMessage(ctx context.Context, me Actor, convID, seq int64
 }
 
 // Reports lists the reports (open ones only, unless all), newest first,
-// 100 at a time before the id before (0: the newest).
-func (s *Service) Reports(ctx context.Context, me Actor, all bool, before int64) ([]Report, error) {
+// 100 at a time before the id before (0: the newest), each with the
+// messages around it; users are everyone they name.
+func (s *Service) Reports(ctx context.Context, me Actor, all bool, before int64) (ReportsPage, error) {
 	if err := requireAdmin(me); err != nil {
-		return nil, err
+		return ReportsPage{}, err
 	}
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
 	rows, err := s.db.ListReports(ctx, store.ListReportsParams{IncludeResolved: all, Before: before})
 	if err != nil {
-		return nil, err
+		return ReportsPage{}, err
 	}
-	msgs := make([]store.Message, len(rows))
-	var ids []int64
-	for i, r := range rows {
-		msgs[i] = r.Message
-		ids = append(ids, r.Report.ReporterID, r.Message.SenderID)
+	const limit = 100
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
 	}
-	full, err := hydrate(ctx, s.db.Queries, msgs)
+	var around store.ListReportContextParams
+	for _, r := range rows {
+		around.ConversationIds = append(around.ConversationIds, r.Report.ConversationID)
+		around.Seqs = append(around.Seqs, r.Report.Seq)
+	}
+	near, err := s.db.ListReportContext(ctx, around)
 	if err != nil {
-		return nil, err
+		return ReportsPage{}, err
 	}
-	users, err := s.db.GetUsersByID(ctx, ids)
+	full, err := hydrate(ctx, s.db.Queries, near)
 	if err != nil {
-		return nil, err
+		return ReportsPage{}, err
 	}
-	byID := make(map[int64]User, len(users))
-	for _, u := range users {
-		byID[u.ID] = userJSON(u)
+	byConv := map[int64][]Message{}
+	ids := []int64{}
+	for _, m := range full {
+		byConv[m.ConversationID] = append(byConv[m.ConversationID], m)
+		ids = append(ids, m.SenderID)
+	}
+	for _, ms := range byConv {
+		slices.SortFunc(ms, func(a, b Message) int { return int(a.Seq - b.Seq) })
 	}
 	out := make([]Report, len(rows))
 	for i, r := range rows {
-		out[i] = Report{ID: r.Report.ID, Message: full[i], ConversationID: r.Report.ConversationID,
-			Reporter: byID[r.Report.ReporterID], Sender: byID[r.Message.SenderID], Reason: r.Report.Reason,
-			CreatedAt: r.Report.CreatedAt.UTC(), Resolved: r.Report.ResolvedAt != nil}
+		rp := Report{ID: r.Report.ID, ConversationID: r.Report.ConversationID, Reason: r.Report.Reason,
+			ReporterID: r.Report.ReporterID, SenderID: r.Message.SenderID,
+			CreatedAt: r.Report.CreatedAt.UTC(), Resolved: r.Report.ResolvedAt != nil, Context: []Message{}}
+		for _, m := range byConv[rp.ConversationID] {
+			if m.Seq == r.Report.Seq {
+				rp.Message = m
+			}
+			if m.Seq >= r.Report.Seq-2 && m.Seq <= r.Report.Seq+2 {
+				rp.Context = append(rp.Context, m)
+			}
+		}
+		ids = append(ids, r.Report.ReporterID)
+		out[i] = rp
 	}
-	return out, nil
+	users, err := s.db.GetUsersByID(ctx, ids)
+	if err != nil {
+		return ReportsPage{}, err
+	}
+	page := ReportsPage{Reports: out, Users: make([]User, len(users)), HasMore: more}
+	byID := map[int64]User{}
+	for i, u := range users {
+		page.Users[i] = userJSON(u)
+		byID[u.ID] = page.Users[i]
+	}
+	for i := range out {
+		out[i].Reporter = byID[out[i].ReporterID]
+	}
+	return page, nil
+}
+
+// ReportsPage is GET /admin/reports: the reports, everyone they name, and
+// whether older ones remain.
+type ReportsPage struct {
+	Reports []Report `json:"reports"`
+	Users   []User   `json:"users"`
+	HasMore bool     `json:"has_more"`
 }
 
 // ResolveReport marks a report resolved (or open again).
@@ -312,9 +357,11 @@ type AuditEntry struct {
 	ID      int64     `json:"id"`
 	At      time.Time `json:"at"`
 	ActorID *int64    `json:"actor_id"`
-	Action  string    `json:"action"`
-	Target  string    `json:"target"`
-	Address string    `json:"address"`
+	// Actor is the actor's username (null: none, or a deleted account)
+	Actor   *string `json:"actor"`
+	Action  string  `json:"action"`
+	Target  string  `json:"target"`
+	Address string  `json:"address"`
 }
 
 // AuditPage is GET /admin/audit.
@@ -323,9 +370,10 @@ type AuditPage struct {
 	HasMore bool         `json:"has_more"`
 }
 
-// Audit lists the audit log, newest first, 100 at a time before the id
-// before (0: the newest).
-func (s *Service) Audit(ctx context.Context, me Actor, before int64) (AuditPage, error) {
+// Audit lists the audit log 100 at a time: newest first before the id
+// before (0: the newest), or, given after, oldest first after it (to
+// follow the log).
+func (s *Service) Audit(ctx context.Context, me Actor, before, after int64) (AuditPage, error) {
 	if err := requireAdmin(me); err != nil {
 		return AuditPage{}, err
 	}
@@ -333,7 +381,17 @@ func (s *Service) Audit(ctx context.Context, me Actor, before int64) (AuditPage,
 		before = 1<<63 - 1
 	}
 	const limit = 100
-	rows, err := s.db.ListAudit(ctx, store.ListAuditParams{Before: before, Lim: limit + 1})
+	var rows []store.ListAuditRow
+	var err error
+	if after > 0 {
+		var up []store.ListAuditAfterRow
+		up, err = s.db.ListAuditAfter(ctx, store.ListAuditAfterParams{After: after, Lim: limit + 1})
+		for _, r := range up {
+			rows = append(rows, store.ListAuditRow(r))
+		}
+	} else {
+		rows, err = s.db.ListAudit(ctx, store.ListAuditParams{Before: before, Lim: limit + 1})
+	}
 	if err != nil {
 		return AuditPage{}, err
 	}
@@ -342,7 +400,7 @@ func (s *Service) Audit(ctx context.Context, me Actor, before int64) (AuditPage,
 		if i == limit {
 			break
 		}
-		page.Entries = append(page.Entries, AuditEntry{ID: r.ID, At: r.At.UTC(), ActorID: r.ActorID,
+		page.Entries = append(page.Entries, AuditEntry{ID: r.ID, At: r.At.UTC(), ActorID: r.ActorID, Actor: r.ActorUsername,
 			Action: r.Action, Target: r.Target, Address: r.Address})
 	}
 	return page, nil
