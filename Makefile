@@ -3,7 +3,7 @@ SQLC_VERSION := v1.31.1
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
-GO_SRC   := $(shell find . -name '*.go' -not -path './embed/*') schema.sql go.mod go.sum
+GO_SRC   := $(shell find . -name '*.go' -not -path './embed/*') schema.sql server/openapi.json go.mod go.sum
 UI_SRC   := $(shell find embed/src embed/public -type f) embed/index.html embed/vite.config.js embed/package.json
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1

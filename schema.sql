@@ -511,11 +511,14 @@ SELECT
     c.change_xid AS conversation_change_xid,
     coalesce(peer.change_xid, 0)::bigint AS peer_change_xid,
     m.notify,
-    coalesce(peer.bot, false)::boolean AS peer_bot
+    coalesce(peer.bot, false)::boolean AS peer_bot,
+    coalesce(peer.role, 'member')::text AS peer_role,
+    (peer.deactivated_at IS NOT NULL)::boolean AS peer_deactivated
 FROM members m
 JOIN conversations c ON c.id = m.conversation_id
 LEFT JOIN LATERAL (
-    SELECT pm.user_id, pm.delivered_seq, pm.read_seq, pm.change_xid, pu.username, pu.display_name, pu.created_at, pu.bot
+    SELECT pm.user_id, pm.delivered_seq, pm.read_seq, pm.change_xid, pu.username, pu.display_name, pu.created_at, pu.bot,
+           pu.role, pu.deactivated_at
     FROM members pm JOIN users pu ON pu.id = pm.user_id
     WHERE c.kind = 'direct' AND pm.conversation_id = c.id AND pm.user_id <> m.user_id
     LIMIT 1 -- one peer; it also keeps the planner from scanning a channel's members for one

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	_ "embed"
 	"net/http"
 	"time"
 
@@ -95,4 +96,20 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 // MetricsHandler serves /metrics, for a listener of its own.
 func (s *Server) MetricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+}
+
+// openAPI is the API's OpenAPI 3.1 document, written by hand beside the
+// routes and kept true by the tests (openapi_test.go): every route is in
+// it, and every response of the integration tests is checked against it.
+//
+//go:embed openapi.json
+var openAPI []byte
+
+// OpenAPI is the document (for tests and tools).
+func OpenAPI() []byte { return openAPI }
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(openAPI)
 }

@@ -2,10 +2,7 @@ package server
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 
@@ -59,22 +56,8 @@ func (s *Server) deleteWebhook(r *http.Request, me chat.Actor, in struct {
 // form's content type, as `curl -d` does, is read as JSON), answered 200
 // "ok" as Slack's is.
 func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
-	if r.ContentLength > maxBody {
-		s.respondError(w, r, errTooLarge)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	body, err := readBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		var ne net.Error
-		switch {
-		case errors.As(err, &mbe):
-			err = errTooLarge
-		case errors.As(err, &ne) && ne.Timeout():
-			err = errSlowBody
-		default:
-			err = errInvalidJSON
-		}
 		s.respondError(w, r, err)
 		return
 	}

@@ -136,6 +136,7 @@ func (c *client) do(method, path string, body any) resp {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	checkResponse(c.e.t, req, res.StatusCode, res.Header, b)
 	return resp{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 

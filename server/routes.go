@@ -28,6 +28,7 @@ func (s *Server) routes() http.Handler {
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.respondError(w, r, chat.ErrNotFound) })
 
 		r.Get("/config", s.handleConfig)
+		r.Get("/openapi.json", s.handleOpenAPI)
 		r.With(s.bounded).Post("/auth/signup", s.handleSignup)
 		r.With(s.bounded).Post("/auth/login", s.handleLogin)
 
@@ -119,4 +120,15 @@ func (s *Server) routes() http.Handler {
 		r.Get("/ws", s.handleWS) // authenticates itself, before upgrading
 	})
 	return r
+}
+
+// RouteList is every route as "METHOD /pattern" (the OpenAPI test checks
+// each is in the document).
+func (s *Server) RouteList() []string {
+	var out []string
+	_ = chi.Walk(s.routes().(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		out = append(out, method+" "+route)
+		return nil
+	})
+	return out
 }

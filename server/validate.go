@@ -22,8 +22,18 @@ const maxBody = 64 << 10
 // object, too_large past maxBody. Unknown fields are ignored, so newer
 // clients keep working.
 func decode(r *http.Request, v any) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, v)
+}
+
+// readBody reads a request body of at most maxBody: too_large past it,
+// slow-body past the body deadline, invalid_json for a broken one.
+func readBody(r *http.Request) ([]byte, error) {
 	if r.ContentLength > maxBody {
-		return errTooLarge
+		return nil, errTooLarge
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err != nil {
@@ -31,13 +41,13 @@ func decode(r *http.Request, v any) error {
 		var ne net.Error
 		switch {
 		case errors.As(err, &mbe):
-			return errTooLarge
+			return nil, errTooLarge
 		case errors.As(err, &ne) && ne.Timeout():
-			return errSlowBody
+			return nil, errSlowBody
 		}
-		return errInvalidJSON
+		return nil, errInvalidJSON
 	}
-	return decodeJSON(body, v)
+	return body, nil
 }
 
 // decodeJSON reads one JSON object into v (a request body or a frame's data).

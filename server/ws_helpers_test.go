@@ -78,6 +78,7 @@ func (e *env) dialRaw(token string, h http.Header) *wsClient {
 				w.t.Errorf("server sent non-JSON frame %q", b)
 				continue
 			}
+			checkFrame(w.t, b)
 			w.frames <- f
 		}
 	}()

@@ -105,7 +105,7 @@ func (q *Queries) GetMember(ctx context.Context, arg GetMemberParams) (Member, e
 }
 
 const listConversations = `-- name: ListConversations :many
-SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify, peer_bot FROM member_conversations mc
+SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify, peer_bot, peer_role, peer_deactivated FROM member_conversations mc
 WHERE mc.member_id = $1
   AND ($2::bigint IS NULL OR mc.id = $2)
   AND ($3::bigint IS NULL OR mc.group_id = $3)
@@ -182,6 +182,8 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 			&i.PeerChangeXid,
 			&i.Notify,
 			&i.PeerBot,
+			&i.PeerRole,
+			&i.PeerDeactivated,
 		); err != nil {
 			return nil, err
 		}
@@ -194,7 +196,7 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 }
 
 const listGroupConversations = `-- name: ListGroupConversations :many
-SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify, peer_bot FROM member_conversations mc
+SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify, peer_bot, peer_role, peer_deactivated FROM member_conversations mc
 WHERE mc.group_id = $1::bigint AND mc.member_id = ANY($2::bigint[])
 ORDER BY mc.member_id, mc.id
 `
@@ -254,6 +256,8 @@ func (q *Queries) ListGroupConversations(ctx context.Context, arg ListGroupConve
 			&i.PeerChangeXid,
 			&i.Notify,
 			&i.PeerBot,
+			&i.PeerRole,
+			&i.PeerDeactivated,
 		); err != nil {
 			return nil, err
 		}

@@ -166,6 +166,8 @@ type MemberConversation struct {
 	PeerChangeXid         int64
 	Notify                string
 	PeerBot               bool
+	PeerRole              string
+	PeerDeactivated       bool
 }
 
 type Mention struct {

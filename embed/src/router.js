@@ -9,6 +9,7 @@ import Contacts from './views/Contacts.vue'
 import Group from './views/Group.vue'
 import Invite from './views/Invite.vue'
 import Admin from './views/Admin.vue'
+import ApiDocs from './views/ApiDocs.vue'
 
 export const router = createRouter({
   history: createWebHistory(),
@@ -22,6 +23,7 @@ export const router = createRouter({
     { path: '/invite/:code', component: Invite, meta: { title: 'Invite' } },
     { path: '/contacts', component: Contacts, meta: { title: 'Contacts' } },
     { path: '/profile', component: Profile, meta: { title: 'Profile' } },
+    { path: '/api-docs', component: ApiDocs, meta: { title: 'API reference', public: true } },
     { path: '/admin', component: Admin, meta: { title: 'Administration', admin: true } },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
@@ -34,7 +36,7 @@ export function safeNext(next) {
 
 router.beforeEach(async (to) => {
   if (!state.loaded) await loadSession().catch(() => {})
-  if (!to.meta.guest && !state.user) {
+  if (!to.meta.guest && !to.meta.public && !state.user) {
     return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
   }
   if (to.meta.guest && state.user) return safeNext(to.query.next)

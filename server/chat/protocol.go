@@ -136,7 +136,8 @@ func conversationJSON(r store.MemberConversation) Conversation {
 		Notify: r.Notify, ClearedSeq: r.ClearedSeq, MemberCount: r.MemberCount, UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if r.Kind == "direct" {
-		c.Peer = &User{ID: r.PeerID, Username: r.PeerUsername, DisplayName: r.PeerDisplayName, CreatedAt: r.PeerCreatedAt.UTC(), Bot: r.PeerBot}
+		c.Peer = &User{ID: r.PeerID, Username: r.PeerUsername, DisplayName: r.PeerDisplayName, CreatedAt: r.PeerCreatedAt.UTC(), Bot: r.PeerBot,
+			Role: r.PeerRole, Deactivated: r.PeerDeactivated}
 		c.Title = r.PeerDisplayName
 		if r.PeerAlias != nil {
 			c.Title = *r.PeerAlias
