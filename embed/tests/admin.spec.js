@@ -1,25 +1,11 @@
 import { execFileSync } from 'node:child_process'
 import { test, expect } from './fixtures.js'
+import { uniq, signup, api, bubble } from './people.js'
 
 // Integrations and administration in the browser: a channel's webhook made
 // in the UI posts with the curl line it shows; a member reports a message,
 // and a site admin deactivates its sender from the report, which logs the
 // sender's open browser out at once.
-
-const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
-const api = (page, method, path, data) => page.request.fetch('/api/v1' + path, { method, data }).then((r) => r.json())
-const bubble = (page, text) => page.getByTestId('message').filter({ hasText: text })
-
-async function signup(browser, name, options = {}) {
-  const context = await browser.newContext(options)
-  const page = await context.newPage()
-  await page.goto('/signup')
-  await page.getByLabel('Username').fill(name)
-  await page.getByLabel('Password').fill('a good password')
-  await page.getByRole('button', { name: 'Sign up' }).click()
-  await expect(page.getByRole('button', { name: 'New chat' })).toBeVisible()
-  return { context, page }
-}
 
 test('a channel admin makes a webhook, and its curl line posts as its bot', async ({ browser }) => {
   const owner = await signup(browser, uniq('ops'))

@@ -1,21 +1,9 @@
 import { test, expect } from './fixtures.js'
+import { uniq, signup } from './people.js'
 
 // Two people in two browser contexts chat through the UI served by the real
 // binary: contacts, ticks, typing, pin and archive, reload, and catching up
 // after being offline.
-
-const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
-
-async function signup(browser, name) {
-  const context = await browser.newContext()
-  const page = await context.newPage()
-  await page.goto('/signup')
-  await page.getByLabel('Username').fill(name)
-  await page.getByLabel('Password').fill('a good password')
-  await page.getByRole('button', { name: 'Sign up' }).click()
-  await expect(page.getByRole('button', { name: 'New chat' })).toBeVisible()
-  return { context, page }
-}
 
 const lastStatus = (page) => page.getByTestId('message').last().locator('[data-status]')
 

@@ -1,27 +1,12 @@
 import http from 'node:http'
 import zlib from 'node:zlib'
 import { test, expect } from './fixtures.js'
+import { uniq, signup, api, bubble } from './people.js'
 
 // Two people share images, files and links: an image by the button and one
 // by paste, seen as thumbnails and in the lightbox in the other browser; a
 // PDF downloaded; a failed upload retried without a second message; an
 // upload canceled; a link's preview card, taken off by its sender.
-
-const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
-
-async function signup(browser, name) {
-  const context = await browser.newContext()
-  const page = await context.newPage()
-  await page.goto('/signup')
-  await page.getByLabel('Username').fill(name)
-  await page.getByLabel('Password').fill('a good password')
-  await page.getByRole('button', { name: 'Sign up' }).click()
-  await expect(page.getByRole('button', { name: 'New chat' })).toBeVisible()
-  return { context, page }
-}
-
-const api = (page, method, path, data) => page.request.fetch('/api/v1' + path, { method, data }).then((r) => r.json())
-const bubble = (page, text) => page.getByTestId('message').filter({ hasText: text })
 
 // png makes a w×h PNG of one colour, with no library.
 function png(w, h, [r, g, b]) {

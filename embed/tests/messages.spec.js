@@ -1,23 +1,10 @@
 import { test, expect } from './fixtures.js'
+import { uniq, signup, api, bubble } from './people.js'
 
 // Two people edit, delete, reply, react and mention each other, live, in a
-// direct chat and in a channel.
+// direct chat and in a channel. Copy is a button: the clipboard is allowed.
 
-const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
-
-async function signup(browser, name) {
-  const context = await browser.newContext()
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'])
-  const page = await context.newPage()
-  await page.goto('/signup')
-  await page.getByLabel('Username').fill(name)
-  await page.getByLabel('Password').fill('a good password')
-  await page.getByRole('button', { name: 'Sign up' }).click()
-  await expect(page.getByRole('button', { name: 'New chat' })).toBeVisible()
-  return { context, page }
-}
-
-const api = (page, method, path, data) => page.request.fetch('/api/v1' + path, { method, data }).then((r) => r.json())
+const clipboard = { permissions: ['clipboard-read', 'clipboard-write'] }
 
 async function say(page, text) {
   const composer = page.getByRole('textbox', { name: 'Message' })
@@ -25,14 +12,12 @@ async function say(page, text) {
   await composer.press('Enter')
 }
 
-const bubble = (page, text) => page.getByTestId('message').filter({ hasText: text })
-
 test('edit, delete, reply, react and mention in a direct chat, live', async ({ browser }) => {
   test.setTimeout(90_000)
   const aliceName = uniq('alice')
   const bobName = uniq('bob')
-  const alice = await signup(browser, aliceName)
-  const bob = await signup(browser, bobName)
+  const alice = await signup(browser, aliceName, clipboard)
+  const bob = await signup(browser, bobName, clipboard)
   const a = alice.page
   const b = bob.page
   const { user: bobUser } = await api(b, 'GET', '/me')
@@ -112,8 +97,8 @@ test('an @mention in a channel raises a badge, and autocomplete offers members',
   test.setTimeout(60_000)
   const ownerName = uniq('own')
   const memberName = uniq('mem')
-  const owner = await signup(browser, ownerName)
-  const member = await signup(browser, memberName)
+  const owner = await signup(browser, ownerName, clipboard)
+  const member = await signup(browser, memberName, clipboard)
   const o = owner.page
   const m = member.page
   const { group } = await api(o, 'POST', '/groups', { name: 'Crew' })
@@ -139,8 +124,8 @@ test('an @mention in a channel raises a badge, and autocomplete offers members',
 })
 
 test('a reply to a message far back loads it and shows it in place', async ({ browser }) => {
-  const me = await signup(browser, uniq('far'))
-  const other = await signup(browser, uniq('wide'))
+  const me = await signup(browser, uniq('far'), clipboard)
+  const other = await signup(browser, uniq('wide'), clipboard)
   const { user } = await api(other.page, 'GET', '/me')
   const { conversation } = await api(me.page, 'POST', '/direct', { user_id: user.id })
   const post = (page, body, extra = {}) => api(page, 'POST', `/conversations/${conversation.id}/messages`, { client_id: uniq('c'), body, ...extra })

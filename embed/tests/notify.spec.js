@@ -1,23 +1,10 @@
 import { test, expect } from './fixtures.js'
+import { uniq, signup, api } from './people.js'
 
 // Notifications in the browser: the app is installable (a manifest with
 // icons, a service worker); the service worker shows a push as a
 // notification of its conversation, a newer one replacing it; the notify
 // level is set from the conversation's menu.
-
-const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`
-
-async function signup(browser, name) {
-  const context = await browser.newContext()
-  const page = await context.newPage()
-  await page.goto('/signup')
-  await page.getByLabel('Username').fill(name)
-  await page.getByLabel('Password').fill('a good password')
-  await page.getByRole('button', { name: 'Sign up' }).click()
-  await expect(page.getByRole('button', { name: 'New chat' })).toBeVisible()
-  return { context, page }
-}
-const api = (page, method, path, data) => page.request.fetch('/api/v1' + path, { method, data }).then((r) => r.json())
 
 test('installable, pushes shown by the service worker, notify levels', async ({ browser }) => {
   const { context, page } = await signup(browser, uniq('ann'))
