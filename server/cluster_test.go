@@ -346,3 +346,69 @@ func TestClusterPush(t *testing.T) {
 		t.Fatalf("%d pushes with bob online on node 2", n)
 	}
 }
+
+// TestClusterSessionRevocation: each node answers tokens from memory, and a
+// revocation made on one node ends access on the other at once (through the
+// bus), long before the cache would have expired: logout, password change,
+// token deletion, deactivation; a new role takes effect the same way.
+func TestClusterSessionRevocation(t *testing.T) {
+	c := newCluster(t, 2, testAMQP(), func(o *server.Options) { o.SessionCache = time.Hour })
+	n1 := c.nodes[0]
+	root := n1.user("root") // the first account: site admin
+	// refused reports whether node 2 stops accepting u within 3 s
+	refused := func(u *user, path string, want int) {
+		t.Helper()
+		on2 := c.on(1, u)
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			r := on2.do("GET", path, nil)
+			if r.Status == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node 2 still answers %s with %d, want %d", path, r.Status, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	cached := func(u *user) {
+		t.Helper()
+		c.on(1, u).must(200, "GET", "/api/v1/me", nil) // node 2 caches the session
+	}
+
+	alice := n1.user("alice")
+	cached(alice)
+	alice.must(204, "POST", "/api/v1/auth/logout", nil)
+	refused(alice, "/api/v1/me", 401)
+
+	bob := n1.user("bob")
+	other := c.on(0, bob)
+	var again authOut
+	other.must(200, "POST", "/api/v1/auth/login", map[string]string{"username": "bob", "password": "correct horse"}).decode(t, &again)
+	second := &user{client: n1.client(), ID: bob.ID, Username: "bob", Token: again.Token}
+	second.client.token = again.Token
+	cached(second)
+	bob.must(204, "POST", "/api/v1/me/password", map[string]string{"current_password": "correct horse", "new_password": "battery staple"})
+	refused(second, "/api/v1/me", 401)
+	c.on(1, bob).must(200, "GET", "/api/v1/me", nil) // the session that changed it stays
+
+	carol := n1.user("carol")
+	var made struct {
+		Token  tokenOut
+		Secret string
+	}
+	carol.must(201, "POST", "/api/v1/me/tokens", map[string]any{"name": "deploys"}).decode(t, &made)
+	tok := &user{client: n1.client(), ID: carol.ID, Username: "carol", Token: made.Secret}
+	tok.client.token = made.Secret
+	cached(tok)
+	carol.must(204, "DELETE", fmt.Sprintf("/api/v1/me/tokens/%d", made.Token.ID), nil)
+	refused(tok, "/api/v1/me", 401)
+
+	dave := n1.user("dave")
+	cached(dave)
+	c.on(1, dave).must(403, "GET", "/api/v1/admin/users", nil)
+	root.must(200, "PATCH", fmt.Sprintf("/api/v1/admin/users/%d", dave.ID), map[string]any{"role": "admin"})
+	refused(dave, "/api/v1/admin/users", 200)
+	root.must(200, "PATCH", fmt.Sprintf("/api/v1/admin/users/%d", dave.ID), map[string]any{"deactivated": true})
+	refused(dave, "/api/v1/me", 401)
+}

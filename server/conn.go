@@ -25,12 +25,18 @@ const (
 // Conn is one WebSocket connection: one reader (this goroutine) and one
 // writer, a bounded send buffer, and a frame rate limit.
 type Conn struct {
-	id  string
-	ip  string // the client address's rate-limit key
-	hub *Hub
-	ws  *websocket.Conn
-	me  chat.Actor
-	log *slog.Logger
+	id string
+	ip string // the client address's rate-limit key
+	// local is a client on this host (a load test, or a proxy whose
+	// clients' addresses the node is not told): no per-address cap
+	local bool
+	hub   *Hub
+	ws    *websocket.Conn
+	// cork, when set, is the socket under ws: a batch of frames goes out
+	// in one write
+	cork *corkConn
+	me   chat.Actor
+	log  *slog.Logger
 
 	// The send queue: frames waiting for the writer, at most wsSendBuffer.
 	// A slice that grows on demand costs an idle socket nothing, and the
@@ -62,7 +68,8 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, errBadOrigin)
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	cw := &corkWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the Origin rule above is the protocol's
 		CompressionMode:    websocket.CompressionDisabled,
 	})
@@ -72,7 +79,9 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(wsReadLimit)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	c := s.hub.newConn(requestID(r.Context()), ws, a.Actor, cancel)
+	c.cork = cw.conn
 	c.ip = chat.IPKey(info(r.Context()).ip)
+	c.local = info(r.Context()).ip.IsLoopback()
 	c.serve(ctx)
 }
 
@@ -169,10 +178,33 @@ func (c *Conn) take() [][]byte {
 func (c *Conn) writer(ctx context.Context) {
 	defer c.cancel() // unblocks the reader
 	write := func(frames ...[]byte) bool {
-		wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
-		defer cancel()
+		wctx := ctx
+		if c.cork != nil {
+			// the socket's own deadline bounds the writes: a context
+			// without one costs the library no timer per frame
+			_ = c.cork.Conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+			defer func() { _ = c.cork.Conn.SetWriteDeadline(time.Time{}) }() // pongs and pings keep their own
+			wctx = context.Background()
+		} else {
+			var cancel context.CancelFunc
+			wctx, cancel = context.WithTimeout(ctx, wsWriteTimeout)
+			defer cancel()
+		}
+		corked := c.cork != nil && len(frames) > 1
+		if corked {
+			c.cork.cork()
+		}
 		for _, b := range frames {
 			if err := c.ws.Write(wctx, websocket.MessageText, b); err != nil {
+				if corked {
+					_ = c.cork.uncork(wsWriteTimeout)
+				}
+				c.close(websocket.StatusGoingAway, "write failed")
+				return false
+			}
+		}
+		if corked {
+			if err := c.cork.uncork(wsWriteTimeout); err != nil {
 				c.close(websocket.StatusGoingAway, "write failed")
 				return false
 			}

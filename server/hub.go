@@ -223,7 +223,7 @@ func (h *Hub) register(ctx context.Context, c *Conn) error {
 	case lu != nil && len(lu.conns) >= h.maxUser:
 		h.mu.Unlock()
 		return errTooMany(fmt.Sprintf("too many connections for this user (%d per server)", h.maxUser))
-	case h.perIP[c.ip] >= h.maxIP:
+	case h.perIP[c.ip] >= h.maxIP && !c.local:
 		h.mu.Unlock()
 		return errTooMany(fmt.Sprintf("too many connections from this address (%d per server)", h.maxIP))
 	}
@@ -375,6 +375,10 @@ func (h *Hub) syncTopics(ctx context.Context, topics []string) {
 // one of their connections, without blocking.
 func (h *Hub) deliver(ev event.Event) {
 	h.m.events.Inc()
+	if ev.Topic == event.AuthTopic {
+		h.chat.ForgetSessions(ev.ForgetUsers)
+		return
+	}
 	if ev.At > 0 && ev.Frame != nil {
 		h.m.latency.Observe(time.Since(time.Unix(0, ev.At)).Seconds())
 	}

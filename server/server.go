@@ -8,6 +8,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -45,6 +46,9 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	Hasher         *chat.Hasher // nil means chat.DefaultArgon2
 	SessionTTL     time.Duration
+	// SessionCache is how long a node answers a token from memory (0:
+	// chat.SessionCacheTTL; below 0: never).
+	SessionCache time.Duration
 	// Limits are the rate limits (chat.DefaultLimits suits people; zero
 	// disables each); FrameRate limits WebSocket frames per connection.
 	Limits    chat.Limits
@@ -184,7 +188,7 @@ func New(o Options) (*Server, error) {
 	s.bus = bus
 	s.chat = chat.New(chat.Options{
 		DB: o.DB, Bus: bus, Tracker: s.tracker, NodeID: o.NodeID, Logger: o.Logger, Metrics: reg,
-		Hasher: o.Hasher, SessionTTL: o.SessionTTL, SignupOpen: o.SignupOpen, Limits: o.Limits, SendLimiter: o.SendLimiter,
+		Hasher: o.Hasher, SessionTTL: o.SessionTTL, SessionCache: o.SessionCache, SignupOpen: o.SignupOpen, Limits: o.Limits, SendLimiter: o.SendLimiter,
 		Files: o.Files, MaxUpload: o.MaxUpload, UploadQuota: o.UploadQuota, Previews: o.Previews,
 		Pusher: o.Pusher, PushHidden: o.PushHidden, AuditRetention: o.AuditRetention,
 	})
@@ -192,6 +196,14 @@ func New(o Options) (*Server, error) {
 		Metrics: reg, Heartbeat: o.Heartbeat, FrameRate: o.FrameRate, Resync: o.Resync,
 		MaxPerUser: o.MaxSocketsPerUser, MaxPerIP: o.MaxSocketsPerIP})
 	s.hub = hub
+	// every node hears of revoked sessions, whoever is connected to it
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err = bus.Subscribe(sctx, event.AuthTopic)
+	cancel()
+	if err != nil {
+		_ = bus.Close()
+		return nil, fmt.Errorf("subscribe %s: %w", event.AuthTopic, err)
+	}
 	for _, c := range []Check{{Name: "bus", Ping: bus.Ping}, {Name: "presence", Ping: s.tracker.Ping}} {
 		if !slices.ContainsFunc(o.Checks, func(o Check) bool { return o.Name == c.Name }) {
 			s.opts.Checks = append(s.opts.Checks, c)

@@ -113,8 +113,8 @@ func (a *Accounts) NewSession(ctx context.Context, userID int64, userAgent strin
 }
 
 // ResetPassword sets a user's password (admin CLI) and revokes all their
-// sessions. The API refuses the old tokens at once; a running server closes
-// their WebSockets at its next session check.
+// sessions. A running server refuses the old tokens within
+// SessionCacheTTL and closes their WebSockets at its next session check.
 func (a *Accounts) ResetPassword(ctx context.Context, username, password string) error {
 	u, err := normalizeUsername(username)
 	if err != nil {
@@ -242,7 +242,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (me Actor, sli
 	if token == "" || len(token) > 128 {
 		return Actor{}, nil, ErrUnauthenticated
 	}
-	row, err := s.db.GetSessionUser(ctx, hashToken(token))
+	hash := sha256.Sum256([]byte(token))
+	now := time.Now()
+	if row, ok := s.sessions.get(hash, now); ok {
+		return Actor{User: row.User, SessionID: row.Session.ID}, nil, nil
+	}
+	row, err := s.db.GetSessionUser(ctx, hash[:])
 	if store.IsNotFound(err) {
 		return Actor{}, nil, ErrUnauthenticated
 	} else if err != nil {
@@ -260,7 +265,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (me Actor, sli
 			return Actor{}, nil, err
 		}
 		slid = &exp
+		row.Session.ExpiresAt = exp
 	}
+	s.sessions.put(hash, row, now)
 	return Actor{User: row.User, SessionID: row.Session.ID}, slid, nil
 }
 
@@ -276,6 +283,7 @@ func (s *Service) Logout(ctx context.Context, me Actor) error {
 // endSessions closes the WebSockets of revoked sessions, on every node.
 func (s *Service) endSessions(ctx context.Context, userID int64, ids []int64) {
 	if len(ids) > 0 {
+		s.forgetUsers(ctx, userID)
 		s.publish(ctx, event.Event{Topic: event.UserTopic(userID), CloseSessions: ids})
 	}
 }
@@ -310,6 +318,7 @@ func (s *Service) UpdateMe(ctx context.Context, me Actor, in MeInput) (User, err
 		}
 		me.User = u
 	}
+	s.forgetUsers(ctx, me.ID()) // their cached sessions hold the old user
 	return s.Me(me), nil
 }
 
@@ -373,6 +382,9 @@ func (s *Service) ChangePassword(ctx context.Context, me Actor, current, next st
 	})
 	if err != nil {
 		return err
+	}
+	if len(revoked) == 0 {
+		s.forgetUsers(ctx, user.ID) // the cached user holds the old hash
 	}
 	s.endSessions(ctx, user.ID, revoked)
 	return nil

@@ -181,6 +181,9 @@ func (s *Service) AdminUpdateUser(ctx context.Context, me Actor, id int64, in Ad
 	if err != nil {
 		return User{}, err
 	}
+	if in.Role != nil {
+		s.forgetUsers(ctx, id) // a session of theirs grants what the role does
+	}
 	byUser := map[int64][]int64{}
 	for _, e := range ended {
 		byUser[e.UserID] = append(byUser[e.UserID], e.ID)

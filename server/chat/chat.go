@@ -38,8 +38,11 @@ type Options struct {
 
 	Hasher     *Hasher // nil means DefaultArgon2
 	SessionTTL time.Duration
-	SignupOpen bool
-	Limits     Limits
+	// SessionCache is how long a token is answered from memory: 0 means
+	// SessionCacheTTL, below 0 reads every request's session.
+	SessionCache time.Duration
+	SignupOpen   bool
+	Limits       Limits
 	// SendLimiter limits sends (Limits.Send); nil means this node's own.
 	SendLimiter SendLimiter
 
@@ -91,6 +94,7 @@ type Service struct {
 	previewWork *previewWorker
 	sendLimit   SendLimiter
 	device      *deviceKey
+	sessions    *sessionCache
 	sends       *sendBatcher
 	receipts    *receiptBatcher
 	deleter     *outboxDeleter
@@ -170,6 +174,10 @@ func New(o Options) *Service {
 	s.publisher = newPublisher(s)
 	s.receipts = newReceiptBatcher(s)
 	s.sends = newSendBatcher(s)
+	if o.SessionCache == 0 {
+		o.SessionCache = SessionCacheTTL
+	}
+	s.sessions = newSessionCache(o.SessionCache)
 	s.workersWG.Go(s.runOutbox)
 	s.workersWG.Go(s.filesWork.run)
 	s.workersWG.Go(s.previewWork.run)

@@ -41,6 +41,9 @@ type Event struct {
 	// On a user topic: sessions that ended (logout, password change); their
 	// connections are closed.
 	CloseSessions []int64 `json:"close_sessions,omitempty"`
+	// On AuthTopic: users whose cached sessions every node drops (their
+	// sessions ended, or what they grant changed).
+	ForgetUsers []int64 `json:"forget_users,omitempty"`
 	// MessageID is the message the frame carries, if any: the outbox keeps
 	// it beside the event, so deleting the message erases its waiting
 	// events. It does not travel.
@@ -89,6 +92,9 @@ func PublishAll(ctx context.Context, b Bus, evs []Event) (int, error) {
 	}
 	return len(evs), nil
 }
+
+// AuthTopic reaches every node: each subscribes it at start.
+const AuthTopic = "auth"
 
 // UserTopic carries events for one user's connections.
 func UserTopic(userID int64) string { return "u." + strconv.FormatInt(userID, 10) }
