@@ -197,14 +197,14 @@ func (c *Conn) writer(ctx context.Context) {
 		for _, b := range frames {
 			if err := c.ws.Write(wctx, websocket.MessageText, b); err != nil {
 				if corked {
-					_ = c.cork.uncork(wsWriteTimeout)
+					_ = c.cork.uncork()
 				}
 				c.close(websocket.StatusGoingAway, "write failed")
 				return false
 			}
 		}
 		if corked {
-			if err := c.cork.uncork(wsWriteTimeout); err != nil {
+			if err := c.cork.uncork(); err != nil {
 				c.close(websocket.StatusGoingAway, "write failed")
 				return false
 			}

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 )
 
 // The WebSocket library flushes every message to the socket as it is
@@ -52,8 +51,9 @@ func (c *corkConn) cork() {
 	c.mu.Unlock()
 }
 
-// uncork sends what the cork held, in one write bounded by timeout.
-func (c *corkConn) uncork(timeout time.Duration) error {
+// uncork sends what the cork held, in one write (bounded by the
+// connection's write deadline, which the caller sets).
+func (c *corkConn) uncork() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.corked = false
@@ -62,7 +62,6 @@ func (c *corkConn) uncork(timeout time.Duration) error {
 	}
 	b := c.buf
 	c.buf = nil
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(timeout))
 	_, err := c.Conn.Write(*b)
 	if cap(*b) <= 256<<10 { // a rare huge batch is not kept
 		*b = (*b)[:0]

@@ -242,7 +242,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (me Actor, sli
 	if token == "" || len(token) > 128 {
 		return Actor{}, nil, ErrUnauthenticated
 	}
-	hash := sha256.Sum256([]byte(token))
+	hash := [32]byte(hashToken(token))
 	now := time.Now()
 	if row, ok := s.sessions.get(hash, now); ok {
 		return Actor{User: row.User, SessionID: row.Session.ID}, nil, nil
