@@ -31,6 +31,7 @@ const benchUsage = `Usage: parley bench WORKLOAD [flags]
 
 Workloads:
   dm       P pairs chat in direct conversations at a total rate R for D
+           (--via ws sends on the WebSocket, --via http by POST, as bots do)
   fanout   one group channel with N connected members, R messages/s for D
   idle     C connections held open; reports server memory per connection
   pg       pgbench with the send transaction's shape: the ceiling (tps)
@@ -56,6 +57,7 @@ type benchConfig struct {
 	warmup    time.Duration
 	hold      time.Duration
 	debugURLs []string
+	via       string
 }
 
 // Command runs `parley bench WORKLOAD [flags]`.
@@ -78,6 +80,7 @@ func Command(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.conns, "conns", 1000, "idle: connections to hold")
 	fs.DurationVar(&c.hold, "hold", 3*time.Second, "idle: how long to hold them before measuring")
 	debugURLs := fs.String("debug-url", "", "idle: the nodes' PARLEY_DEBUG_ADDR listeners (http://host:port, comma-separated), to collect garbage before each reading")
+	fs.StringVar(&c.via, "via", "ws", "dm, fanout: send on the WebSocket (ws) or by POST /conversations/{id}/messages (http)")
 	fs.BoolVar(&c.ramp, "ramp", false, "dm: raise the rate by half each step until p99 passes --p99 or a message is lost")
 	fs.DurationVar(&c.p99Target, "p99", 50*time.Millisecond, "ramp: the p99 send-to-deliver target")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the results as JSON")
@@ -86,6 +89,9 @@ func Command(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.pgClients, "clients", 8, "pg: concurrent pgbench clients")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if c.via != "ws" && c.via != "http" {
+		return fmt.Errorf("--via is ws or http, not %q", c.via)
 	}
 	for _, u := range strings.Split(*debugURLs, ",") {
 		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
@@ -165,6 +171,7 @@ type benchResult struct {
 	Connections    int            `json:"connections,omitempty"`
 	BytesPerConn   float64        `json:"bytes_per_connection,omitempty"`
 	TPS            float64        `json:"tps,omitempty"`
+	Via            string         `json:"via,omitempty"`
 	Note           string         `json:"note,omitempty"`
 }
 
@@ -178,8 +185,8 @@ func printResult(w io.Writer, asJSON bool, r *benchResult) error {
 	case "idle":
 		fmt.Fprintf(w, "idle: %d connections on %d node(s), %.1f KiB per connection (%s)\n", r.Connections, r.Nodes, r.BytesPerConn/1024, r.Note)
 	default:
-		fmt.Fprintf(w, "%s at %.0f msg/s for %.0fs on %d node(s): sent %d, accepted %d, %.0f msg/s, %.0f deliveries/s\n",
-			r.Workload, r.TargetRate, r.DurationS, r.Nodes, r.Sent, r.Accepted, r.Throughput, r.Deliveries)
+		fmt.Fprintf(w, "%s (sent by %s) at %.0f msg/s for %.0fs on %d node(s): sent %d, accepted %d, %.0f msg/s, %.0f deliveries/s\n",
+			r.Workload, r.Via, r.TargetRate, r.DurationS, r.Nodes, r.Sent, r.Accepted, r.Throughput, r.Deliveries)
 		fmt.Fprintf(w, "  deliveries %d of %d: lost %d, duplicated %d; latency p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms; errors %d %v\n",
 			r.Received, r.Expected, r.Lost, r.Duplicated, r.P50Ms, r.P90Ms, r.P99Ms, r.MaxMs, r.Errors, r.ErrorsByStatus)
 	}
@@ -470,6 +477,7 @@ func benchChat(ctx context.Context, workload string, c benchConfig, stderr io.Wr
 	defer progress.Stop()
 	next := begin
 	var wg sync.WaitGroup
+	inflight := make(chan struct{}, maxInflight)
 	for time.Since(start) < c.duration {
 		now := time.Now()
 		if now.Before(next) {
@@ -483,20 +491,38 @@ func benchChat(ctx context.Context, workload string, c benchConfig, stderr io.Wr
 		measured := !time.Now().Before(start)
 		s := senders[int(sent+warm)%len(senders)]
 		cid := fmt.Sprintf("%s-%d", id, sent+warm)
-		frame, _ := json.Marshal(map[string]any{"type": "message.send", "data": map[string]any{
-			"conversation_id": s.conv, "client_id": cid, "body": "benchmark message " + cid}})
+		body := "benchmark message " + cid
 		if measured {
 			tr.mu.Lock()
 			tr.started[cid] = time.Now()
 			tr.mu.Unlock()
 		}
-		wg.Go(func() {
-			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			if err := s.conn.c.Write(wctx, websocket.MessageText, frame); err != nil {
-				tr.fail("ws-write")
+		if c.via == "http" {
+			// the sender's socket still confirms it (message.created), as on ws
+			select {
+			case inflight <- struct{}{}:
+				wg.Go(func() {
+					defer func() { <-inflight }()
+					status, err := benchCall(s.conn.user.base, s.conn.user.token, "POST", fmt.Sprintf("/conversations/%d/messages", s.conv),
+						map[string]any{"client_id": cid, "body": body}, nil)
+					if err != nil {
+						tr.fail("http:" + strconv.Itoa(status))
+					}
+				})
+			default:
+				tr.fail("skipped") // more than maxInflight sends unanswered
 			}
-		})
+		} else {
+			frame, _ := json.Marshal(map[string]any{"type": "message.send", "data": map[string]any{
+				"conversation_id": s.conv, "client_id": cid, "body": body}})
+			wg.Go(func() {
+				wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				if err := s.conn.c.Write(wctx, websocket.MessageText, frame); err != nil {
+					tr.fail("ws-write")
+				}
+			})
+		}
 		if measured {
 			sent++
 		} else {
@@ -520,7 +546,7 @@ func benchChat(ctx context.Context, workload string, c benchConfig, stderr io.Wr
 	tr.mu.Unlock()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	res := &benchResult{
-		Workload: workload, Nodes: len(c.urls), TargetRate: c.rate, DurationS: elapsed.Seconds(),
+		Workload: workload, Via: c.via, Nodes: len(c.urls), TargetRate: c.rate, DurationS: elapsed.Seconds(),
 		Sent: sent, Accepted: tr.accepted.Load(), Expected: expected, Received: tr.received.Load(),
 		Duplicated: tr.dups.Load(), Errors: tr.nerrs.Load(),
 		Throughput: float64(tr.accepted.Load()) / elapsed.Seconds(),
@@ -536,6 +562,10 @@ func benchChat(ctx context.Context, workload string, c benchConfig, stderr io.Wr
 	})
 	return res, nil
 }
+
+// maxInflight bounds the HTTP sends waiting for an answer; one due beyond
+// it is counted as an error, not queued (an open loop stays open).
+const maxInflight = 512
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {

@@ -4,6 +4,70 @@
 SELECT EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = @conversation_id AND mb.user_id = @sender_id) AS member,
        coalesce((SELECT m.id FROM messages m WHERE m.conversation_id = @conversation_id AND m.sender_id = @sender_id AND m.client_id = @client_id), 0)::bigint AS existing_id;
 
+-- name: SendMessages :many
+-- Many sends without uploads, of one or more conversations, in one
+-- statement: what SendMessage does for one, with each statement's fixed
+-- cost (plan start, triggers' setup, the members and conversations rows
+-- touched once per batch instead of once per message) paid once. Seqs are
+-- handed out per conversation in input order. Fewer rows than inputs means
+-- a sender is not a member or a client_id is taken (by a retry, a
+-- concurrent send, or twice in the input): the caller rolls back, so no
+-- seq is used, and sends them one by one. A member who sends in the batch
+-- is brought back by their own send, not reported as revived.
+WITH input AS (
+    SELECT t.conv, (@senders::bigint[])[t.ord] AS sender, (@client_ids::text[])[t.ord] AS client_id,
+           (@bodies::text[])[t.ord] AS body,
+           CASE WHEN (@has_replies::boolean[])[t.ord] THEN (@reply_tos::bigint[])[t.ord] END AS reply_to,
+           (@mention_alls::boolean[])[t.ord] AS mention_all,
+           CASE WHEN (@has_names::boolean[])[t.ord] THEN (@sender_names::text[])[t.ord] END AS sender_name, t.ord
+    FROM unnest(@convs::bigint[]) WITH ORDINALITY AS t(conv, ord)
+    WHERE EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = t.conv AND mb.user_id = (@senders::bigint[])[t.ord])
+), counts AS (
+    SELECT conv, count(*) AS cnt FROM input GROUP BY conv
+), seq AS (
+    UPDATE conversations c SET last_seq = c.last_seq + counts.cnt, updated_at = now(), change_xid = parley_xid()
+    FROM counts WHERE c.id = counts.conv
+    RETURNING c.id, c.last_seq - counts.cnt AS base
+), numbered AS (
+    SELECT input.*, seq.base + row_number() OVER (PARTITION BY input.conv ORDER BY input.ord) AS seq
+    FROM input JOIN seq ON seq.id = input.conv
+), ins AS (
+    INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, reply_to_seq, mention_all, sender_name)
+    SELECT n.conv, n.seq, n.sender, n.client_id, n.body, n.reply_to, n.mention_all, n.sender_name FROM numbered n
+    ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING
+    RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, reply_to_seq, mention_all, sender_name
+), mentioned AS (
+    INSERT INTO mentions (message_id, user_id, conversation_id, seq)
+    SELECT ins.id, (@mention_users::bigint[])[m.i], ins.conversation_id, ins.seq
+    FROM unnest(@mention_ords::bigint[]) WITH ORDINALITY AS m(ord, i)
+    JOIN numbered n ON n.ord = m.ord
+    JOIN ins ON ins.conversation_id = n.conv AND ins.seq = n.seq
+), words AS (
+    -- its words, for search (edits and deletes keep them by a trigger)
+    INSERT INTO message_words (message_id, conversation_id, seq, sender_id, words)
+    SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, to_tsvector('simple', ins.body) FROM ins WHERE ins.body <> ''
+), pushed AS (
+    INSERT INTO push_queue (message_id, conversation_id)
+    SELECT ins.id, ins.conversation_id FROM ins WHERE EXISTS (SELECT 1 FROM push_subscriptions)
+), own AS (
+    UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, o.seq), read_seq = GREATEST(members.read_seq, o.seq),
+        hidden = false, archived = false, has_sent = true, change_xid = parley_xid()
+    FROM (SELECT ins.conversation_id, ins.sender_id, max(ins.seq) AS seq FROM ins GROUP BY 1, 2) o
+    WHERE members.conversation_id = o.conversation_id AND members.user_id = o.sender_id
+    RETURNING members.user_id
+), revived AS (
+    UPDATE members SET hidden = false, archived = false, change_xid = parley_xid()
+    FROM (SELECT DISTINCT ins.conversation_id FROM ins) r
+    WHERE members.conversation_id = r.conversation_id AND (members.hidden OR members.archived)
+      AND NOT EXISTS (SELECT 1 FROM ins i WHERE i.conversation_id = members.conversation_id AND i.sender_id = members.user_id)
+    RETURNING members.conversation_id, members.user_id
+)
+SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at, ins.reply_to_seq, ins.mention_all,
+       ins.sender_name, n.ord::bigint AS ord,
+       coalesce((SELECT array_agg(r.user_id) FROM revived r WHERE r.conversation_id = ins.conversation_id), '{}')::bigint[] AS revived
+FROM ins JOIN numbered n ON n.conv = ins.conversation_id AND n.seq = ins.seq
+ORDER BY n.ord;
+
 -- name: SendMessage :batchone
 -- The send, in one statement: take the next seq (the conversation's row
 -- lock serialises sends, so seqs have no gaps), insert the message and

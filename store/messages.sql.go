@@ -712,6 +712,145 @@ func (q *Queries) RemoveReaction(ctx context.Context, arg RemoveReactionParams) 
 	return result.RowsAffected(), nil
 }
 
+const sendMessages = `-- name: SendMessages :many
+WITH input AS (
+    SELECT t.conv, ($1::bigint[])[t.ord] AS sender, ($2::text[])[t.ord] AS client_id,
+           ($3::text[])[t.ord] AS body,
+           CASE WHEN ($4::boolean[])[t.ord] THEN ($5::bigint[])[t.ord] END AS reply_to,
+           ($6::boolean[])[t.ord] AS mention_all,
+           CASE WHEN ($7::boolean[])[t.ord] THEN ($8::text[])[t.ord] END AS sender_name, t.ord
+    FROM unnest($9::bigint[]) WITH ORDINALITY AS t(conv, ord)
+    WHERE EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = t.conv AND mb.user_id = ($1::bigint[])[t.ord])
+), counts AS (
+    SELECT conv, count(*) AS cnt FROM input GROUP BY conv
+), seq AS (
+    UPDATE conversations c SET last_seq = c.last_seq + counts.cnt, updated_at = now(), change_xid = parley_xid()
+    FROM counts WHERE c.id = counts.conv
+    RETURNING c.id, c.last_seq - counts.cnt AS base
+), numbered AS (
+    SELECT input.conv, input.sender, input.client_id, input.body, input.reply_to, input.mention_all, input.sender_name, input.ord, seq.base + row_number() OVER (PARTITION BY input.conv ORDER BY input.ord) AS seq
+    FROM input JOIN seq ON seq.id = input.conv
+), ins AS (
+    INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, reply_to_seq, mention_all, sender_name)
+    SELECT n.conv, n.seq, n.sender, n.client_id, n.body, n.reply_to, n.mention_all, n.sender_name FROM numbered n
+    ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING
+    RETURNING id, conversation_id, seq, sender_id, client_id, body, created_at, reply_to_seq, mention_all, sender_name
+), mentioned AS (
+    INSERT INTO mentions (message_id, user_id, conversation_id, seq)
+    SELECT ins.id, ($10::bigint[])[m.i], ins.conversation_id, ins.seq
+    FROM unnest($11::bigint[]) WITH ORDINALITY AS m(ord, i)
+    JOIN numbered n ON n.ord = m.ord
+    JOIN ins ON ins.conversation_id = n.conv AND ins.seq = n.seq
+), words AS (
+    -- its words, for search (edits and deletes keep them by a trigger)
+    INSERT INTO message_words (message_id, conversation_id, seq, sender_id, words)
+    SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, to_tsvector('simple', ins.body) FROM ins WHERE ins.body <> ''
+), pushed AS (
+    INSERT INTO push_queue (message_id, conversation_id)
+    SELECT ins.id, ins.conversation_id FROM ins WHERE EXISTS (SELECT 1 FROM push_subscriptions)
+), own AS (
+    UPDATE members SET delivered_seq = GREATEST(members.delivered_seq, o.seq), read_seq = GREATEST(members.read_seq, o.seq),
+        hidden = false, archived = false, has_sent = true, change_xid = parley_xid()
+    FROM (SELECT ins.conversation_id, ins.sender_id, max(ins.seq) AS seq FROM ins GROUP BY 1, 2) o
+    WHERE members.conversation_id = o.conversation_id AND members.user_id = o.sender_id
+    RETURNING members.user_id
+), revived AS (
+    UPDATE members SET hidden = false, archived = false, change_xid = parley_xid()
+    FROM (SELECT DISTINCT ins.conversation_id FROM ins) r
+    WHERE members.conversation_id = r.conversation_id AND (members.hidden OR members.archived)
+      AND NOT EXISTS (SELECT 1 FROM ins i WHERE i.conversation_id = members.conversation_id AND i.sender_id = members.user_id)
+    RETURNING members.conversation_id, members.user_id
+)
+SELECT ins.id, ins.conversation_id, ins.seq, ins.sender_id, ins.client_id, ins.body, ins.created_at, ins.reply_to_seq, ins.mention_all,
+       ins.sender_name, n.ord::bigint AS ord,
+       coalesce((SELECT array_agg(r.user_id) FROM revived r WHERE r.conversation_id = ins.conversation_id), '{}')::bigint[] AS revived
+FROM ins JOIN numbered n ON n.conv = ins.conversation_id AND n.seq = ins.seq
+ORDER BY n.ord
+`
+
+type SendMessagesParams struct {
+	Senders      []int64
+	ClientIds    []string
+	Bodies       []string
+	HasReplies   []bool
+	ReplyTos     []int64
+	MentionAlls  []bool
+	HasNames     []bool
+	SenderNames  []string
+	Convs        []int64
+	MentionUsers []int64
+	MentionOrds  []int64
+}
+
+type SendMessagesRow struct {
+	ID             int64
+	ConversationID int64
+	Seq            int64
+	SenderID       int64
+	ClientID       string
+	Body           string
+	CreatedAt      time.Time
+	ReplyToSeq     *int64
+	MentionAll     bool
+	SenderName     *string
+	Ord            int64
+	Revived        []int64
+}
+
+// Many sends without uploads, of one or more conversations, in one
+// statement: what SendMessage does for one, with each statement's fixed
+// cost (plan start, triggers' setup, the members and conversations rows
+// touched once per batch instead of once per message) paid once. Seqs are
+// handed out per conversation in input order. Fewer rows than inputs means
+// a sender is not a member or a client_id is taken (by a retry, a
+// concurrent send, or twice in the input): the caller rolls back, so no
+// seq is used, and sends them one by one. A member who sends in the batch
+// is brought back by their own send, not reported as revived.
+func (q *Queries) SendMessages(ctx context.Context, arg SendMessagesParams) ([]SendMessagesRow, error) {
+	rows, err := q.db.Query(ctx, sendMessages,
+		arg.Senders,
+		arg.ClientIds,
+		arg.Bodies,
+		arg.HasReplies,
+		arg.ReplyTos,
+		arg.MentionAlls,
+		arg.HasNames,
+		arg.SenderNames,
+		arg.Convs,
+		arg.MentionUsers,
+		arg.MentionOrds,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SendMessagesRow{}
+	for rows.Next() {
+		var i SendMessagesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.ConversationID,
+			&i.Seq,
+			&i.SenderID,
+			&i.ClientID,
+			&i.Body,
+			&i.CreatedAt,
+			&i.ReplyToSeq,
+			&i.MentionAll,
+			&i.SenderName,
+			&i.Ord,
+			&i.Revived,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const tombstoneMessage = `-- name: TombstoneMessage :one
 UPDATE messages SET body = '', deleted = true, mention_all = false, sender_name = NULL,
     version = version + 1, updated_xid = parley_xid()

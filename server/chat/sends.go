@@ -18,6 +18,11 @@ import (
 // trip, their events written in one outbox insert, and one commit makes all
 // of them durable before any is answered. A batch forms only from what is
 // already waiting, so a lone send is not delayed.
+//
+// Each worker has its own queue and takes the conversations whose id falls
+// to it: a send locks its conversation's row until the batch commits, so
+// two batches naming one conversation would wait for each other, and with
+// many busy conversations every batch would wait for every other.
 
 const (
 	sendWorkers  = 4   // batches in flight at once
@@ -43,18 +48,25 @@ type sendRes struct {
 }
 
 type sendBatcher struct {
-	s     *Service
-	queue chan *sendReq
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	s      *Service
+	queues []chan *sendReq // by conversation id modulo their number
+	stop   chan struct{}
+	wg     sync.WaitGroup
 }
 
 func newSendBatcher(s *Service) *sendBatcher {
-	b := &sendBatcher{s: s, queue: make(chan *sendReq, 4096), stop: make(chan struct{})}
-	for range sendWorkers {
-		b.wg.Go(b.work)
+	b := &sendBatcher{s: s, queues: make([]chan *sendReq, sendWorkers), stop: make(chan struct{})}
+	for i := range b.queues {
+		q := make(chan *sendReq, 1024)
+		b.queues[i] = q
+		b.wg.Go(func() { b.work(q) })
 	}
 	return b
+}
+
+// queueOf is the queue of a conversation's sends.
+func (b *sendBatcher) queueOf(conv int64) chan *sendReq {
+	return b.queues[uint64(conv)%uint64(len(b.queues))]
 }
 
 // submit queues a send and waits for its outcome.
@@ -66,7 +78,7 @@ func (b *sendBatcher) submit(ctx context.Context, r sendReq) sendRes {
 	default:
 	}
 	select {
-	case b.queue <- &r:
+	case b.queueOf(r.conv) <- &r:
 	case <-b.stop:
 		return sendRes{err: ErrUnavailable}
 	case <-ctx.Done():
@@ -86,26 +98,29 @@ func (b *sendBatcher) submit(ctx context.Context, r sendReq) sendRes {
 func (b *sendBatcher) close() {
 	close(b.stop)
 	b.wg.Wait()
-	for { // a send that slipped in as the workers stopped
-		select {
-		case r := <-b.queue:
-			r.done <- sendRes{err: ErrUnavailable}
-		default:
-			return
+	for _, q := range b.queues { // a send that slipped in as the workers stopped
+	drain:
+		for {
+			select {
+			case r := <-q:
+				r.done <- sendRes{err: ErrUnavailable}
+			default:
+				break drain
+			}
 		}
 	}
 }
 
-func (b *sendBatcher) work() {
+func (b *sendBatcher) work(queue chan *sendReq) {
 	for {
 		var first *sendReq
 		select {
-		case first = <-b.queue:
+		case first = <-queue:
 		case <-b.stop:
 			// answer whatever is still queued
 			for {
 				select {
-				case r := <-b.queue:
+				case r := <-queue:
 					r.done <- sendRes{err: ErrUnavailable}
 				default:
 					return
@@ -116,7 +131,7 @@ func (b *sendBatcher) work() {
 	gather:
 		for len(batch) < maxSendBatch {
 			select {
-			case r := <-b.queue:
+			case r := <-queue:
 				batch = append(batch, r)
 			default:
 				break gather
@@ -160,6 +175,9 @@ func (b *sendBatcher) commit(batch []*sendReq) {
 
 // run stores a batch in one transaction with its events.
 func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]Message, error) {
+	if len(batch) > 1 && !slices.ContainsFunc(batch, func(r *sendReq) bool { return len(r.uploads) > 0 }) {
+		return b.runSet(ctx, batch)
+	}
 	var msgs []Message
 	err := b.s.change(ctx, func(q *store.Queries, ob *outbox) error {
 		params := make([]store.SendMessageParams, len(batch))
@@ -201,6 +219,64 @@ func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]Message, err
 					return err
 				}
 				ob.add(ev)
+			}
+			ob.add(event.Event{
+				Topic: event.ConversationTopic(row.ConversationID),
+				Frame: EncodeFrame(FrameMessageCreated, MessageData{Message: msgs[i]}),
+			})
+		}
+		return nil
+	})
+	return msgs, err
+}
+
+// runSet stores a batch without uploads in one statement (SendMessages).
+func (b *sendBatcher) runSet(ctx context.Context, batch []*sendReq) ([]Message, error) {
+	n := len(batch)
+	p := store.SendMessagesParams{Convs: make([]int64, n), Senders: make([]int64, n), ClientIds: make([]string, n),
+		Bodies: make([]string, n), HasReplies: make([]bool, n), ReplyTos: make([]int64, n), MentionAlls: make([]bool, n),
+		HasNames: make([]bool, n), SenderNames: make([]string, n), MentionOrds: []int64{}, MentionUsers: []int64{}}
+	for i, r := range batch {
+		p.Convs[i], p.Senders[i], p.ClientIds[i], p.Bodies[i], p.MentionAlls[i] = r.conv, r.user.ID, r.clientID, r.body, r.mentions.all
+		if r.replyTo != nil {
+			p.HasReplies[i], p.ReplyTos[i] = true, *r.replyTo
+		}
+		if r.asName != nil {
+			p.HasNames[i], p.SenderNames[i] = true, *r.asName
+		}
+		for _, uid := range r.mentions.userIDs {
+			p.MentionOrds, p.MentionUsers = append(p.MentionOrds, int64(i+1)), append(p.MentionUsers, uid)
+		}
+	}
+	var msgs []Message
+	err := b.s.change(ctx, func(q *store.Queries, ob *outbox) error {
+		rows, err := q.SendMessages(ctx, p)
+		if err != nil {
+			return err
+		}
+		if len(rows) != n {
+			return errBatchRetry
+		}
+		msgs = make([]Message, n)
+		revived := map[int64]bool{} // conversations whose revived members were told
+		for i, row := range rows {
+			if row.Ord != int64(i+1) {
+				return errBatchRetry // cannot happen: every input has its row, in order
+			}
+			msgs[i] = messageJSON(store.Message{ID: row.ID, ConversationID: row.ConversationID, Seq: row.Seq, SenderID: row.SenderID,
+				ClientID: row.ClientID, Body: row.Body, CreatedAt: row.CreatedAt, Version: 1, ReplyToSeq: row.ReplyToSeq, MentionAll: row.MentionAll, SenderName: row.SenderName})
+			msgs[i].Mentions.UserIDs = batch[i].mentions.userIDs
+			msgs[i].Attachments = batch[i].attachments
+			// members who get the conversation back learn of it before its first message
+			if !revived[row.ConversationID] {
+				revived[row.ConversationID] = true
+				for _, uid := range row.Revived {
+					ev, err := conversationEvent(ctx, q, uid, row.ConversationID)
+					if err != nil {
+						return err
+					}
+					ob.add(ev)
+				}
 			}
 			ob.add(event.Event{
 				Topic: event.ConversationTopic(row.ConversationID),
