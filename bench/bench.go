@@ -170,6 +170,7 @@ type benchResult struct {
 	ErrorsByStatus map[string]int `json:"errors_by_status,omitempty"`
 	Connections    int            `json:"connections,omitempty"`
 	BytesPerConn   float64        `json:"bytes_per_connection,omitempty"`
+	RSSPerConn     float64        `json:"resident_bytes_per_connection,omitempty"`
 	TPS            float64        `json:"tps,omitempty"`
 	Via            string         `json:"via,omitempty"`
 	Note           string         `json:"note,omitempty"`
@@ -183,7 +184,7 @@ func printResult(w io.Writer, asJSON bool, r *benchResult) error {
 	case "pg":
 		fmt.Fprintf(w, "pg ceiling: %.0f send transactions/s (%s)\n", r.TPS, r.Note)
 	case "idle":
-		fmt.Fprintf(w, "idle: %d connections on %d node(s), %.1f KiB per connection (%s)\n", r.Connections, r.Nodes, r.BytesPerConn/1024, r.Note)
+		fmt.Fprintf(w, "idle: %d connections on %d node(s), %.1f KiB per connection in use, %.1f KiB resident (%s)\n", r.Connections, r.Nodes, r.BytesPerConn/1024, r.RSSPerConn/1024, r.Note)
 	default:
 		fmt.Fprintf(w, "%s (sent by %s) at %.0f msg/s for %.0fs on %d node(s): sent %d, accepted %d, %.0f msg/s, %.0f deliveries/s\n",
 			r.Workload, r.Via, r.TargetRate, r.DurationS, r.Nodes, r.Sent, r.Accepted, r.Throughput, r.Deliveries)

@@ -17,7 +17,7 @@ func benchIdle(ctx context.Context, c benchConfig, stderr io.Writer) (*benchResu
 	if err != nil {
 		return nil, err
 	}
-	before := scrapeMemory(c)
+	before, rssBefore := scrapeMemory(c)
 	var conns []*benchConn
 	defer func() {
 		for _, bc := range conns {
@@ -37,25 +37,27 @@ func benchIdle(ctx context.Context, c benchConfig, stderr io.Writer) (*benchResu
 	}
 	fmt.Fprintln(stderr)
 	time.Sleep(c.hold) // let the servers settle
-	after := scrapeMemory(c)
+	after, rssAfter := scrapeMemory(c)
 	return &benchResult{Workload: "idle", Nodes: len(c.urls), Connections: c.conns,
 		BytesPerConn: (after - before) / float64(c.conns),
-		Note: fmt.Sprintf("Go heap+stacks in use before %.1f MiB, after %.1f MiB, over all nodes%s", before/(1<<20), after/(1<<20),
+		RSSPerConn:   (rssAfter - rssBefore) / float64(c.conns),
+		Note: fmt.Sprintf("Go heap+stacks in use before %.1f MiB, after %.1f MiB; resident before %.1f MiB, after %.1f MiB; over all nodes%s",
+			before/(1<<20), after/(1<<20), rssBefore/(1<<20), rssAfter/(1<<20),
 			map[bool]string{true: "", false: "; without --debug-url the heap includes uncollected garbage"}[len(c.debugURLs) > 0])}, nil
 }
 
-var memLine = regexp.MustCompile(`(?m)^(go_memstats_heap_inuse_bytes|go_memstats_stack_inuse_bytes) ([0-9.e+]+)$`)
+var memLine = regexp.MustCompile(`(?m)^(go_memstats_heap_inuse_bytes|go_memstats_stack_inuse_bytes|process_resident_memory_bytes) ([0-9.e+]+)$`)
 
-// scrapeMemory sums heap and stack in use over the nodes' /metrics; with
-// debug listeners it first has each node collect its garbage.
-func scrapeMemory(c benchConfig) float64 {
+// scrapeMemory sums heap and stack in use, and the resident size, over the
+// nodes' /metrics; with debug listeners it first has each node collect its
+// garbage.
+func scrapeMemory(c benchConfig) (inUse, resident float64) {
 	for _, d := range c.debugURLs {
 		if res, err := benchHTTP.Get(d + "/debug/pprof/heap?gc=1"); err == nil {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 		}
 	}
-	total := 0.0
 	for _, u := range c.urls {
 		res, err := benchHTTP.Get(u + "/metrics")
 		if err != nil {
@@ -65,8 +67,12 @@ func scrapeMemory(c benchConfig) float64 {
 		res.Body.Close()
 		for _, m := range memLine.FindAllStringSubmatch(string(b), -1) {
 			v, _ := strconv.ParseFloat(m[2], 64)
-			total += v
+			if m[1] == "process_resident_memory_bytes" {
+				resident += v
+			} else {
+				inUse += v
+			}
 		}
 	}
-	return total
+	return inUse, resident
 }

@@ -89,5 +89,12 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &corkConn{Conn: conn}
-	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.conn, corkWriteSize)), nil
+	// net/http's writer stays referenced by its connection as long as the
+	// handler runs: pointed at the cork it serves, instead of a second one
+	bw := brw.Writer
+	if bw.Size() < corkWriteSize {
+		bw = bufio.NewWriterSize(w.conn, corkWriteSize)
+	}
+	bw.Reset(w.conn)
+	return w.conn, bufio.NewReadWriter(brw.Reader, bw), nil
 }
