@@ -37,6 +37,9 @@ ENV PARLEY_ADDR=:8080 \
 USER parley
 VOLUME /data
 EXPOSE 8080
+# Each WebSocket is an open file. An image cannot raise its file limit; the
+# runtime does (docker run --ulimit nofile=262144:262144, or ulimits in
+# Compose), and parley lifts its soft limit to that hard limit at start.
 # follows PARLEY_ADDR, whatever port it is set to
 HEALTHCHECK --interval=15s --timeout=4s --start-period=30s --retries=3 \
   CMD ["/usr/local/bin/parley", "health"]

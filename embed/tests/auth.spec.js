@@ -72,6 +72,9 @@ test('profile: change display name and password', async ({ page }) => {
   await expect(page.getByRole('status').filter({ hasText: 'Password changed.' })).toBeVisible()
 
   await page.getByRole('button', { name: 'Log out' }).click()
+  // the login form, not the profile page it replaces, gets the typing
+  await expect(page).toHaveURL(/\/login/)
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible()
   await page.getByLabel('Username').fill(name)
   await page.getByLabel('Password').fill('second password')
   await page.getByRole('button', { name: 'Log in' }).click()
