@@ -92,9 +92,10 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// net/http's writer stays referenced by its connection as long as the
 	// handler runs: pointed at the cork it serves, instead of a second one
 	bw := brw.Writer
-	if bw.Size() < corkWriteSize {
+	if bw.Size() >= corkWriteSize {
+		bw.Reset(w.conn)
+	} else {
 		bw = bufio.NewWriterSize(w.conn, corkWriteSize)
 	}
-	bw.Reset(w.conn)
 	return w.conn, bufio.NewReadWriter(brw.Reader, bw), nil
 }

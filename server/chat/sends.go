@@ -208,26 +208,36 @@ func (b *sendBatcher) run(ctx context.Context, batch []*sendReq) ([]Message, err
 		}
 		msgs = make([]Message, len(batch))
 		for i, row := range rows {
-			msgs[i] = messageJSON(store.Message{ID: row.ID, ConversationID: row.ConversationID, Seq: row.Seq, SenderID: row.SenderID,
-				ClientID: row.ClientID, Body: row.Body, CreatedAt: row.CreatedAt, Version: 1, ReplyToSeq: row.ReplyToSeq, MentionAll: row.MentionAll, SenderName: row.SenderName})
-			msgs[i].Mentions.UserIDs = batch[i].mentions.userIDs
-			msgs[i].Attachments = withThumbnails(batch[i].attachments, row.ThumbsReady)
-			// members who get the conversation back learn of it before its message
-			for _, uid := range row.Revived {
-				ev, err := conversationEvent(ctx, q, uid, row.ConversationID)
-				if err != nil {
-					return err
-				}
-				ob.add(ev)
+			m := store.Message{ID: row.ID, ConversationID: row.ConversationID, Seq: row.Seq, SenderID: row.SenderID,
+				ClientID: row.ClientID, Body: row.Body, CreatedAt: row.CreatedAt, Version: 1, ReplyToSeq: row.ReplyToSeq, MentionAll: row.MentionAll, SenderName: row.SenderName}
+			var err error
+			if msgs[i], err = created(ctx, q, ob, batch[i], m, row.Revived, row.ThumbsReady); err != nil {
+				return err
 			}
-			ob.add(event.Event{
-				Topic: event.ConversationTopic(row.ConversationID),
-				Frame: EncodeFrame(FrameMessageCreated, MessageData{Message: msgs[i]}),
-			})
 		}
 		return nil
 	})
 	return msgs, err
+}
+
+// created is a stored send's message, with its events queued: the
+// conversation to the members it brought back first, then the message.
+func created(ctx context.Context, q *store.Queries, ob *outbox, r *sendReq, m store.Message, revived, thumbsReady []int64) (Message, error) {
+	msg := messageJSON(m)
+	msg.Mentions.UserIDs = r.mentions.userIDs
+	msg.Attachments = withThumbnails(r.attachments, thumbsReady)
+	for _, uid := range revived {
+		ev, err := conversationEvent(ctx, q, uid, m.ConversationID)
+		if err != nil {
+			return Message{}, err
+		}
+		ob.add(ev)
+	}
+	ob.add(event.Event{
+		Topic: event.ConversationTopic(m.ConversationID),
+		Frame: EncodeFrame(FrameMessageCreated, MessageData{Message: msg}),
+	})
+	return msg, nil
 }
 
 // runSet stores a batch without uploads in one statement (SendMessages).
@@ -258,30 +268,22 @@ func (b *sendBatcher) runSet(ctx context.Context, batch []*sendReq) ([]Message, 
 			return errBatchRetry
 		}
 		msgs = make([]Message, n)
-		revived := map[int64]bool{} // conversations whose revived members were told
+		told := map[int64]bool{} // conversations whose revived members were told
 		for i, row := range rows {
 			if row.Ord != int64(i+1) {
 				return errBatchRetry // cannot happen: every input has its row, in order
 			}
-			msgs[i] = messageJSON(store.Message{ID: row.ID, ConversationID: row.ConversationID, Seq: row.Seq, SenderID: row.SenderID,
-				ClientID: row.ClientID, Body: row.Body, CreatedAt: row.CreatedAt, Version: 1, ReplyToSeq: row.ReplyToSeq, MentionAll: row.MentionAll, SenderName: row.SenderName})
-			msgs[i].Mentions.UserIDs = batch[i].mentions.userIDs
-			msgs[i].Attachments = batch[i].attachments
-			// members who get the conversation back learn of it before its first message
-			if !revived[row.ConversationID] {
-				revived[row.ConversationID] = true
-				for _, uid := range row.Revived {
-					ev, err := conversationEvent(ctx, q, uid, row.ConversationID)
-					if err != nil {
-						return err
-					}
-					ob.add(ev)
-				}
+			m := store.Message{ID: row.ID, ConversationID: row.ConversationID, Seq: row.Seq, SenderID: row.SenderID,
+				ClientID: row.ClientID, Body: row.Body, CreatedAt: row.CreatedAt, Version: 1, ReplyToSeq: row.ReplyToSeq, MentionAll: row.MentionAll, SenderName: row.SenderName}
+			revived := row.Revived // every row of a conversation names them: told once, before its first message
+			if told[m.ConversationID] {
+				revived = nil
 			}
-			ob.add(event.Event{
-				Topic: event.ConversationTopic(row.ConversationID),
-				Frame: EncodeFrame(FrameMessageCreated, MessageData{Message: msgs[i]}),
-			})
+			told[m.ConversationID] = true
+			var err error
+			if msgs[i], err = created(ctx, q, ob, batch[i], m, revived, nil); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
