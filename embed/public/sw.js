@@ -5,6 +5,11 @@
 self.addEventListener('install', () => self.skipWaiting())
 self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()))
 
+// Pushes are shown one at a time, in the order they arrived, and a push
+// older than the conversation's notification on screen (pushes can arrive
+// out of order) leaves that notification as it is.
+let shown = Promise.resolve()
+
 self.addEventListener('push', (e) => {
   let p = {}
   try {
@@ -15,17 +20,23 @@ self.addEventListener('push', (e) => {
   if (p.type !== 'message') return
   const more = p.count > 1 ? ` (${p.count} new messages)` : ''
   const body = p.body ? p.body + more : p.count > 1 ? `${p.count} new messages` : 'New message'
-  e.waitUntil(
-    self.registration.showNotification(p.title || 'Parley', {
+  const tag = `c${p.conversation_id}`
+  const seq = Number(p.seq) || 0
+  const show = async () => {
+    const current = await self.registration.getNotifications({ tag })
+    if (current.some((n) => (n.data?.seq || 0) > seq)) return
+    await self.registration.showNotification(p.title || 'Parley', {
       body,
       // a newer message replaces the conversation's older notification
-      tag: `c${p.conversation_id}`,
+      tag,
       renotify: true,
       icon: '/icon-192.png',
       badge: '/icon-192.png',
-      data: { url: `/c/${p.conversation_id}?seq=${p.seq}` },
-    }),
-  )
+      data: { url: `/c/${p.conversation_id}?seq=${seq}`, seq },
+    })
+  }
+  shown = shown.then(show, show)
+  e.waitUntil(shown)
 })
 
 self.addEventListener('notificationclick', (e) => {

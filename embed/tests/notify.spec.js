@@ -3,7 +3,8 @@ import { uniq, signup, api } from './people.js'
 
 // Notifications in the browser: the app is installable (a manifest with
 // icons, a service worker); the service worker shows a push as a
-// notification of its conversation, a newer one replacing it; the notify
+// notification of its conversation, a newer one replacing it and an
+// older one arriving late ignored; the notify
 // level is set from the conversation's menu.
 
 test('installable, pushes shown by the service worker, notify levels', async ({ browser }) => {
@@ -33,6 +34,8 @@ test('installable, pushes shown by the service worker, notify levels', async ({ 
   const deliver = (p) => cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data: JSON.stringify(p) })
   await deliver({ type: 'message', conversation_id: 7, seq: 1, title: 'bob', body: 'are you there?', count: 1 })
   await deliver({ type: 'message', conversation_id: 7, seq: 3, title: 'bob', body: 'hello?', count: 2 })
+  // an older push arriving late leaves the newer notification on screen
+  await deliver({ type: 'message', conversation_id: 7, seq: 2, title: 'bob', body: 'stale', count: 1 })
   await deliver({ type: 'message', conversation_id: 9, seq: 1, title: '#general', count: 1 })
   await expect.poll(() => page.evaluate(async () => {
     const r = await navigator.serviceWorker.ready
