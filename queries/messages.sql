@@ -239,3 +239,26 @@ SELECT user_id FROM members WHERE conversation_id = $1;
 
 -- name: ListMessagesByIDs :many
 SELECT * FROM messages WHERE id = ANY(@ids::bigint[]) ORDER BY id DESC;
+
+-- name: ListCatchUp :many
+-- What a member who just joined conversations (a new direct chat, a group
+-- they were added to) may have missed while their node bound the
+-- conversations' topics: the live messages above each conversation's seq
+-- when they joined (@since) and above their watermarks, at most @lim per
+-- conversation.
+SELECT * FROM messages
+WHERE id IN (
+    SELECT x.id FROM (
+        SELECT unnest(@conversation_ids::bigint[]) AS conversation_id, unnest(@since::bigint[]) AS since
+    ) j
+    JOIN members mb ON mb.conversation_id = j.conversation_id AND mb.user_id = @user_id::bigint AND NOT mb.hidden
+    CROSS JOIN LATERAL (
+        SELECT m.id FROM messages m
+        WHERE m.conversation_id = j.conversation_id
+          AND m.seq > greatest(j.since, mb.delivered_seq, mb.cleared_seq)
+          AND NOT m.deleted
+        ORDER BY m.seq
+        LIMIT @lim::int
+    ) x
+)
+ORDER BY conversation_id, seq;

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -196,6 +197,93 @@ func TestClusterDirectMessaging(t *testing.T) {
 		case <-deadline:
 			t.Fatal("bob never saw alice go offline")
 		}
+	}
+}
+
+// slowBind delays every binding of a conversation topic, as a broker far
+// away or under load would.
+type slowBind struct {
+	event.Bus
+	delay time.Duration
+}
+
+func (b slowBind) Subscribe(ctx context.Context, topic string) error {
+	if strings.HasPrefix(topic, "c.") {
+		time.Sleep(b.delay)
+	}
+	return b.Bus.Subscribe(ctx, topic)
+}
+
+// TestClusterJoinCatchUp: a message sent into a conversation the moment a
+// member on another node joins it (a new direct chat, a group they were
+// added to) reaches them exactly once, though their node binds the
+// conversation's topic only after the bus routed the message.
+func TestClusterJoinCatchUp(t *testing.T) {
+	c := newCluster(t, 2, testAMQP(), func(o *server.Options) {
+		if o.NodeID != "node2" {
+			return
+		}
+		newBus := o.NewBus
+		o.NewBus = func(h event.Handler) (event.Bus, error) {
+			b, err := newBus(h)
+			return slowBind{Bus: b, delay: 400 * time.Millisecond}, err
+		}
+	})
+	n1, n2 := c.nodes[0], c.nodes[1]
+	alice, bob := n1.user("alice"), n2.user("bob")
+	bw := n2.dial(bob.Token)
+	// collect counts want message.created frames of conv by seq, with only
+	// the ignored types besides, and then that nothing more comes
+	collect := func(w *wsClient, conv int64, want int, ignore ...string) map[int64]int {
+		t.Helper()
+		seqs := map[int64]int{}
+		deadline := time.After(10 * time.Second)
+		for n := 0; n < want; {
+			select {
+			case f := <-w.frames:
+				if f.Type != "message.created" {
+					if !slices.Contains(ignore, f.Type) {
+						t.Fatalf("unexpected %s frame %s", f.Type, f.Data)
+					}
+					continue
+				}
+				var m struct{ Message message }
+				f.decode(t, &m)
+				if m.Message.ConversationID != conv {
+					t.Fatalf("message of conversation %d, want %d", m.Message.ConversationID, conv)
+				}
+				seqs[m.Message.Seq]++
+				n++
+			case <-deadline:
+				t.Fatalf("%d of %d messages arrived: %v", n, want, seqs)
+			}
+		}
+		w.quiet(time.Second, ignore...) // and no copies after
+		return seqs
+	}
+
+	// a new direct chat, and a message into it at once
+	conv := alice.direct(c.on(1, bob))
+	alice.say(conv.ID, "hi")
+	alice.say(conv.ID, "are you there?")
+	if got := collect(bw, conv.ID, 2, "presence", "conversation.updated"); got[1] != 1 || got[2] != 1 {
+		t.Fatalf("bob's deliveries by seq: %v", got)
+	}
+	// the bound conversation carries on as usual
+	alice.say(conv.ID, "third")
+	if got := collect(bw, conv.ID, 1, "presence", "conversation.updated", "receipt"); got[3] != 1 {
+		t.Fatalf("bob's deliveries by seq: %v", got)
+	}
+
+	// added to a group, and a message into its channel at once
+	var g struct{ Group groupOut }
+	alice.must(201, "POST", "/api/v1/groups", map[string]any{"name": "Team"}).decode(t, &g)
+	gen := g.Group.Channels[0].ID
+	alice.say(gen, "before bob") // history, not replayed as new
+	alice.must(201, "POST", fmt.Sprintf("/api/v1/groups/%d/members", g.Group.ID), map[string]any{"user_id": bob.ID})
+	alice.say(gen, "welcome")
+	if got := collect(bw, gen, 1, "presence", "group.updated", "conversation.updated"); got[2] != 1 || len(got) != 1 {
+		t.Fatalf("bob's deliveries in the channel by seq: %v", got)
 	}
 }
 

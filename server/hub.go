@@ -58,6 +58,11 @@ type Hub struct {
 	bindMu sync.Mutex
 	bound  map[string]bool
 
+	// Catching up members who just joined a conversation (see catchUp).
+	catchUp bool
+	watch   map[watchKey]map[int64]struct{} // guarded by mu
+	catchMu chan struct{}                   // bounds the catch-ups running at once
+
 	pres     *presenceWorker
 	warnings *throttle.Logger
 
@@ -83,6 +88,11 @@ type hubOptions struct {
 	Resync    <-chan struct{} // the bus lost events: every client resyncs
 	// Caps on connections to this node: per user and per client address.
 	MaxPerUser, MaxPerIP int
+	// CatchUp: the bus routes an event when it is published, so a node
+	// binding a conversation for a member who just joined it may miss what
+	// was published meanwhile, and replays it (every bus but the
+	// in-process one, which delivers and binds in publish order).
+	CatchUp bool
 }
 
 // Default caps on a node's WebSocket connections.
@@ -136,6 +146,7 @@ func newHub(o hubOptions) *Hub {
 		bus: o.Bus, tracker: o.Tracker, chat: o.Chat, log: o.Log, node: o.Node, m: newHubMetrics(o.Metrics),
 		users: make(map[int64]*localUser), convs: make(map[int64]map[int64]struct{}),
 		groups: make(map[int64]map[int64]struct{}), bound: make(map[string]bool), stop: make(chan struct{}),
+		catchUp: o.CatchUp, watch: make(map[watchKey]map[int64]struct{}), catchMu: make(chan struct{}, 4),
 		warnings: throttle.New(o.Log, 10*time.Second),
 	}
 	if o.Tracker != nil {
@@ -386,6 +397,7 @@ func (h *Hub) deliver(ev event.Event) {
 	var recipients []int64
 	var targets []*Conn
 	var topics []string
+	var catches []catchReq
 	routes := len(ev.Join)+len(ev.Leave)+len(ev.JoinGroups)+len(ev.LeaveGroups) > 0
 	h.mu.Lock()
 	switch kind {
@@ -400,9 +412,17 @@ func (h *Hub) deliver(ev event.Event) {
 	}
 	for _, uid := range recipients {
 		if routes {
+			if h.catchUp && len(ev.Join) > 0 {
+				if req := h.startCatchUp(uid, ev.Join, ev.Since); req.convs != nil {
+					catches = append(catches, req)
+				}
+			}
 			topics = append(topics, h.route(uid, ev.Join, ev.Leave, ev.JoinGroups, ev.LeaveGroups)...)
 		}
 		if uid == ev.ExceptUser {
+			continue
+		}
+		if ev.Created != 0 && kind == 'c' && len(h.watch) > 0 && h.replayed(uid, id, ev.Created) {
 			continue
 		}
 		for c := range h.users[uid].conns {
@@ -425,6 +445,125 @@ func (h *Hub) deliver(ev event.Event) {
 		}
 		if ev.Frame != nil {
 			c.enqueue(ev.Frame, ev.Droppable)
+		}
+	}
+	for _, req := range catches {
+		h.wg.Go(func() { h.runCatchUp(req) })
+	}
+}
+
+// Catching up. A member's node binds a conversation's topic when the event
+// that adds them to it (a new direct chat, a group they were added to)
+// reaches it, but the bus routes each event when it is published: a
+// message published before the bind, or by another node before the join
+// arrived here, never reaches this node. So after the bind the node reads
+// the messages sent since the member joined that they have not had, and
+// replays them to the member's connections. A watch per member and
+// conversation, kept from the join until a while after the replay, notes
+// the messages the bus delivered to them, so none reaches them twice.
+
+type watchKey struct{ user, conv int64 }
+
+type catchReq struct {
+	user         int64
+	convs, since []int64
+}
+
+// watchAfter is how long a watch outlives its replay, for the bus's late
+// copies of replayed messages.
+const watchAfter = 10 * time.Second
+
+// startCatchUp opens a watch for each conversation uid joins that their
+// connections here were not routed to. Call it with h.mu held, before
+// route.
+func (h *Hub) startCatchUp(uid int64, join, since []int64) catchReq {
+	req := catchReq{user: uid}
+	lu := h.users[uid]
+	for i, cid := range join {
+		k := watchKey{uid, cid}
+		if has(lu.convs, cid) || h.watch[k] != nil {
+			continue
+		}
+		h.watch[k] = make(map[int64]struct{})
+		req.convs = append(req.convs, cid)
+		seq := int64(0)
+		if i < len(since) {
+			seq = since[i]
+		}
+		req.since = append(req.since, seq)
+	}
+	return req
+}
+
+// replayed reports whether uid had message msg of conversation cid replayed
+// already, and notes that they have it now. Call it with h.mu held.
+func (h *Hub) replayed(uid, cid, msg int64) bool {
+	set := h.watch[watchKey{uid, cid}]
+	if set == nil {
+		return false
+	}
+	if has(set, msg) {
+		return true
+	}
+	set[msg] = struct{}{}
+	return false
+}
+
+// runCatchUp replays to req.user what the bus may not have brought them,
+// skipping what it did; the watches close a while later.
+func (h *Hub) runCatchUp(req catchReq) {
+	defer time.AfterFunc(watchAfter, func() {
+		h.mu.Lock()
+		for _, cid := range req.convs {
+			delete(h.watch, watchKey{req.user, cid})
+		}
+		h.mu.Unlock()
+	})
+	select {
+	case h.catchMu <- struct{}{}:
+		defer func() { <-h.catchMu }()
+	case <-h.stop:
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	frames, err := h.chat.CatchUp(ctx, req.user, req.convs, req.since)
+	if err != nil {
+		h.warn("catching up a new member failed", "user", req.user, "err", err)
+		return
+	}
+	if len(frames) == 0 {
+		return
+	}
+	// keep a conversation's frame only when a message of it is replayed
+	var send [][]byte
+	var conns []*Conn
+	h.mu.Lock()
+	for i := 0; i < len(frames); {
+		j := i + 1
+		for j < len(frames) && frames[j].Message != 0 {
+			j++
+		}
+		var msgs [][]byte
+		for _, f := range frames[i+1 : j] {
+			if !h.replayed(req.user, f.Conversation, f.Message) {
+				msgs = append(msgs, f.Frame)
+			}
+		}
+		if len(msgs) > 0 {
+			send = append(append(send, frames[i].Frame), msgs...)
+		}
+		i = j
+	}
+	if lu := h.users[req.user]; lu != nil && len(send) > 0 {
+		for c := range lu.conns {
+			conns = append(conns, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		for _, f := range send {
+			c.enqueue(f, false)
 		}
 	}
 }

@@ -194,7 +194,7 @@ func New(o Options) (*Server, error) {
 	})
 	hub = newHub(hubOptions{Bus: bus, Tracker: s.tracker, Chat: s.chat, Log: o.Logger, Node: o.NodeID,
 		Metrics: reg, Heartbeat: o.Heartbeat, FrameRate: o.FrameRate, Resync: o.Resync,
-		MaxPerUser: o.MaxSocketsPerUser, MaxPerIP: o.MaxSocketsPerIP})
+		MaxPerUser: o.MaxSocketsPerUser, MaxPerIP: o.MaxSocketsPerIP, CatchUp: !inProcess(bus)})
 	s.hub = hub
 	// every node hears of revoked sessions, whoever is connected to it
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -239,4 +239,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.shutdownErr = err
 	})
 	return s.shutdownErr
+}
+
+// inProcess reports whether bus is the in-process one, which hands events
+// over in publish order and binds a topic before it publishes the next.
+func inProcess(bus event.Bus) bool {
+	_, ok := bus.(*event.Memory)
+	return ok
 }

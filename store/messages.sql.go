@@ -280,6 +280,78 @@ func (q *Queries) GetSendContext(ctx context.Context, arg GetSendContextParams) 
 	return i, err
 }
 
+const listCatchUp = `-- name: ListCatchUp :many
+SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name FROM messages
+WHERE id IN (
+    SELECT x.id FROM (
+        SELECT unnest($1::bigint[]) AS conversation_id, unnest($2::bigint[]) AS since
+    ) j
+    JOIN members mb ON mb.conversation_id = j.conversation_id AND mb.user_id = $3::bigint AND NOT mb.hidden
+    CROSS JOIN LATERAL (
+        SELECT m.id FROM messages m
+        WHERE m.conversation_id = j.conversation_id
+          AND m.seq > greatest(j.since, mb.delivered_seq, mb.cleared_seq)
+          AND NOT m.deleted
+        ORDER BY m.seq
+        LIMIT $4::int
+    ) x
+)
+ORDER BY conversation_id, seq
+`
+
+type ListCatchUpParams struct {
+	ConversationIds []int64
+	Since           []int64
+	UserID          int64
+	Lim             int32
+}
+
+// What a member who just joined conversations (a new direct chat, a group
+// they were added to) may have missed while their node bound the
+// conversations' topics: the live messages above each conversation's seq
+// when they joined (@since) and above their watermarks, at most @lim per
+// conversation.
+func (q *Queries) ListCatchUp(ctx context.Context, arg ListCatchUpParams) ([]Message, error) {
+	rows, err := q.db.Query(ctx, listCatchUp,
+		arg.ConversationIds,
+		arg.Since,
+		arg.UserID,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Message{}
+	for rows.Next() {
+		var i Message
+		if err := rows.Scan(
+			&i.ID,
+			&i.ConversationID,
+			&i.Seq,
+			&i.SenderID,
+			&i.ClientID,
+			&i.Body,
+			&i.CreatedAt,
+			&i.EditedAt,
+			&i.Deleted,
+			&i.Version,
+			&i.ReplyToSeq,
+			&i.MentionAll,
+			&i.UpdatedXid,
+			&i.PreviewsOff,
+			&i.SenderName,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listMemberIDs = `-- name: ListMemberIDs :many
 SELECT user_id FROM members WHERE conversation_id = $1
 `

@@ -149,13 +149,13 @@ func viewEvents(ctx context.Context, q *store.Queries, ob *outbox, gid int64, us
 	}
 	for _, r := range roles {
 		chs := sortChannels(byMember[r.UserID])
-		ids := make([]int64, len(chs))
+		ids, since := make([]int64, len(chs)), make([]int64, len(chs))
 		for i, c := range chs {
-			ids[i] = c.ID
+			ids[i], since[i] = c.ID, c.LastSeq
 		}
 		view := Group{ID: g.ID, Name: g.Name, Description: g.Description, CreatedAt: g.CreatedAt.UTC(),
 			MyRole: r.Role, MemberCount: g.MemberCount, Channels: chs}
-		ob.add(event.Event{Topic: event.UserTopic(r.UserID), Join: ids, JoinGroups: []int64{gid},
+		ob.add(event.Event{Topic: event.UserTopic(r.UserID), Join: ids, Since: since, JoinGroups: []int64{gid},
 			Frame: EncodeFrame(FrameGroupUpdated, GroupData{Group: view})})
 	}
 	return nil

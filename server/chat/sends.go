@@ -234,7 +234,7 @@ func created(ctx context.Context, q *store.Queries, ob *outbox, r *sendReq, m st
 		ob.add(ev)
 	}
 	ob.add(event.Event{
-		Topic: event.ConversationTopic(m.ConversationID),
+		Topic: event.ConversationTopic(m.ConversationID), Created: m.ID,
 		Frame: EncodeFrame(FrameMessageCreated, MessageData{Message: msg}),
 	})
 	return msg, nil

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -121,4 +122,52 @@ func (s *Service) Sync(ctx context.Context, me Actor, since string) (SyncResult,
 	}
 	out.Groups, err = groups(ctx, s.db.Queries, me.ID(), nil, params.Since)
 	return out, err
+}
+
+// CatchUpLimit bounds the messages CatchUp replays per conversation; a
+// client that misses more finds the gap by seq and fetches it.
+const CatchUpLimit = 100
+
+// CatchUpFrame is one frame of a catch-up: a conversation's
+// conversation.updated (Message 0) or one of its message.created.
+type CatchUpFrame struct {
+	Conversation, Message int64
+	Frame                 []byte
+}
+
+// CatchUp returns the frames a user who just joined conversations may
+// have missed while their node bound the conversations' topics: for each
+// conversation with live messages above its seq when they joined (since,
+// beside convIDs) and not yet delivered to them, its conversation.updated,
+// then its message.created frames in seq order. One query when there is
+// nothing to catch up.
+func (s *Service) CatchUp(ctx context.Context, userID int64, convIDs, since []int64) ([]CatchUpFrame, error) {
+	rows, err := s.db.ListCatchUp(ctx, store.ListCatchUpParams{UserID: userID, ConversationIds: convIDs, Since: since, Lim: CatchUpLimit})
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	msgs, err := hydrate(ctx, s.db.Queries, rows)
+	if err != nil {
+		return nil, err
+	}
+	var out []CatchUpFrame
+	skip := int64(0)
+	for i, m := range msgs {
+		cid := rows[i].ConversationID
+		if cid == skip {
+			continue
+		}
+		if i == 0 || rows[i-1].ConversationID != cid {
+			c, err := conversationQ(ctx, s.db.Queries, userID, cid)
+			if errors.Is(err, ErrNotFound) {
+				skip = cid // left again since
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			out = append(out, CatchUpFrame{Conversation: cid, Frame: EncodeFrame(FrameConversationUpdated, ConversationData{Conversation: c})})
+		}
+		out = append(out, CatchUpFrame{Conversation: cid, Message: m.ID, Frame: EncodeFrame(FrameMessageCreated, MessageData{Message: m})})
+	}
+	return out, nil
 }

@@ -35,6 +35,10 @@ type Event struct {
 	Leave       []int64 `json:"leave,omitempty"`
 	JoinGroups  []int64 `json:"join_groups,omitempty"`
 	LeaveGroups []int64 `json:"leave_groups,omitempty"`
+	// Since, beside Join: each joined conversation's last seq when it was
+	// joined (missing ones: 0). A node that binds a joined conversation
+	// late replays the messages above it (see Hub).
+	Since []int64 `json:"since,omitempty"`
 	// At is when the change was made (Unix nanoseconds), for the
 	// send-to-deliver latency; zero when unknown.
 	At int64 `json:"at,omitempty"`
@@ -48,6 +52,10 @@ type Event struct {
 	// it beside the event, so deleting the message erases its waiting
 	// events. It does not travel.
 	MessageID int64 `json:"-"`
+	// Created is the message a message.created frame carries: a node that
+	// replays a conversation to a member who just joined it drops the bus's
+	// copy of a message it replayed.
+	Created int64 `json:"created,omitempty"`
 }
 
 // Handler receives the events of the topics a node subscribed, one at a

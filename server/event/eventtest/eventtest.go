@@ -74,7 +74,7 @@ func Run(t *testing.T, newBus Factory, multiNode bool) {
 		}
 		mustPublish(t, bus, event.Event{ID: "a", Origin: "n1", Topic: event.UserTopic(2), Frame: []byte(`{"type":"x"}`)})
 		mustPublish(t, bus, event.Event{ID: "b", Origin: "n1", Topic: event.UserTopic(1), Frame: []byte(`{"type":"y"}`),
-			Droppable: true, ExceptUser: 7, Join: []int64{3}, Leave: []int64{4}})
+			Droppable: true, ExceptUser: 7, Join: []int64{3}, Since: []int64{12}, Leave: []int64{4}, Created: 99})
 		evs := rec.WaitFor(t, 1)
 		settle()
 		evs = rec.Events()
@@ -83,7 +83,8 @@ func Run(t *testing.T, newBus Factory, multiNode bool) {
 		}
 		got := evs[0]
 		if string(got.Frame) != `{"type":"y"}` || !got.Droppable || got.ExceptUser != 7 || got.Origin != "n1" ||
-			len(got.Join) != 1 || got.Join[0] != 3 || len(got.Leave) != 1 || got.Leave[0] != 4 {
+			len(got.Join) != 1 || got.Join[0] != 3 || len(got.Leave) != 1 || got.Leave[0] != 4 ||
+			len(got.Since) != 1 || got.Since[0] != 12 || got.Created != 99 {
 			t.Fatalf("event changed in transit: %+v", got)
 		}
 	})
