@@ -111,6 +111,7 @@ type hubMetrics struct {
 	slowCloses  prometheus.Counter
 	dropped     prometheus.Counter
 	deliveries  prometheus.Counter
+	writes      prometheus.Counter
 	events      prometheus.Counter
 	latency     prometheus.Histogram
 }
@@ -121,13 +122,14 @@ func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
 		slowCloses:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_ws_slow_consumer_closes_total", Help: "Connections closed because their send buffer was full."}),
 		dropped:     prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_ws_dropped_frames_total", Help: "Droppable frames (typing, presence, errors) dropped under pressure."}),
 		deliveries:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_ws_deliveries_total", Help: "Frames queued to WebSocket connections."}),
+		writes:      prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_ws_writes_total", Help: "Writes to WebSocket connections' sockets: a batch of frames is one."}),
 		events:      prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_events_received_total", Help: "Events received from the bus."}),
 	}
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "parley_event_latency_seconds", Help: "From a change (a message sent) to its fan-out on this node, across the bus.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	})
-	reg.MustRegister(m.connections, m.slowCloses, m.dropped, m.deliveries, m.events, m.latency)
+	reg.MustRegister(m.connections, m.slowCloses, m.dropped, m.deliveries, m.writes, m.events, m.latency)
 	return m
 }
 
