@@ -25,7 +25,7 @@ const (
 	// system call (and one read for the client) instead of one each. A
 	// socket written to less often than this never waits.
 	wsWriteGap = 10 * time.Millisecond
-	// wsWakeAt frames queued end a writer's wait early
+	// wsWakeAt frames queued end a writer's wait early, or skip it
 	wsWakeAt = wsSendBuffer / 4
 )
 
@@ -168,12 +168,19 @@ func (c *Conn) enqueue(frame []byte, droppable bool) {
 	c.hub.m.deliveries.Inc()
 	// the writer needs waking when the queue stops being empty, and, if it
 	// is pacing, when the queue is filling up
-	if n == 1 || n == wsWakeAt {
+	if n == 1 || n >= wsWakeAt {
 		select {
 		case c.wake <- struct{}{}:
 		default:
 		}
 	}
+}
+
+// queued counts the frames waiting.
+func (c *Conn) queued() int {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	return len(c.queue)
 }
 
 // take returns everything queued, leaving an empty queue.
@@ -230,7 +237,7 @@ func (c *Conn) writer(ctx context.Context) {
 	// queue fills up or the connection stops
 	pace := func() {
 		wait := wsWriteGap - time.Since(last)
-		if wait <= 0 {
+		if wait <= 0 || c.queued() >= wsWakeAt {
 			return
 		}
 		if gap == nil {

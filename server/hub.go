@@ -58,7 +58,7 @@ type Hub struct {
 	bindMu sync.Mutex
 	bound  map[string]bool
 
-	// Catching up members who just joined a conversation (see catchUp).
+	// Catching up members who just joined a conversation (see runCatchUp).
 	catchUp bool
 	watch   map[watchKey]map[int64]struct{} // guarded by mu
 	catchMu chan struct{}                   // bounds the catch-ups running at once
@@ -529,33 +529,26 @@ func (h *Hub) runCatchUp(req catchReq) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	frames, err := h.chat.CatchUp(ctx, req.user, req.convs, req.since)
+	convs, err := h.chat.CatchUp(ctx, req.user, req.convs, req.since)
 	if err != nil {
 		h.warn("catching up a new member failed", "user", req.user, "err", err)
 		return
 	}
-	if len(frames) == 0 {
-		return
-	}
-	// keep a conversation's frame only when a message of it is replayed
+	// a conversation's conversation.updated goes only with a message of it
+	// the bus has not brought
 	var send [][]byte
 	var conns []*Conn
 	h.mu.Lock()
-	for i := 0; i < len(frames); {
-		j := i + 1
-		for j < len(frames) && frames[j].Message != 0 {
-			j++
-		}
+	for _, cu := range convs {
 		var msgs [][]byte
-		for _, f := range frames[i+1 : j] {
-			if !h.replayed(req.user, f.Conversation, f.Message) {
-				msgs = append(msgs, f.Frame)
+		for _, m := range cu.Messages {
+			if !h.replayed(req.user, cu.ID, m.ID) {
+				msgs = append(msgs, m.Frame)
 			}
 		}
 		if len(msgs) > 0 {
-			send = append(append(send, frames[i].Frame), msgs...)
+			send = append(append(send, cu.Updated), msgs...)
 		}
-		i = j
 	}
 	if lu := h.users[req.user]; lu != nil && len(send) > 0 {
 		for c := range lu.conns {

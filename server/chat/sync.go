@@ -128,20 +128,26 @@ func (s *Service) Sync(ctx context.Context, me Actor, since string) (SyncResult,
 // client that misses more finds the gap by seq and fetches it.
 const CatchUpLimit = 100
 
-// CatchUpFrame is one frame of a catch-up: a conversation's
-// conversation.updated (Message 0) or one of its message.created.
-type CatchUpFrame struct {
-	Conversation, Message int64
-	Frame                 []byte
+// CatchUpConversation is what CatchUp replays of one conversation: its
+// conversation.updated, then the message.created of each message (by id).
+type CatchUpConversation struct {
+	ID       int64
+	Updated  []byte
+	Messages []CatchUpMessage
 }
 
-// CatchUp returns the frames a user who just joined conversations may
-// have missed while their node bound the conversations' topics: for each
-// conversation with live messages above its seq when they joined (since,
-// beside convIDs) and not yet delivered to them, its conversation.updated,
-// then its message.created frames in seq order. One query when there is
+// CatchUpMessage is one replayed message's frame.
+type CatchUpMessage struct {
+	ID    int64
+	Frame []byte
+}
+
+// CatchUp returns what a user who just joined conversations may have
+// missed while their node bound the conversations' topics: the live
+// messages of each above its seq when they joined (since, beside convIDs)
+// and not yet delivered to them, in seq order. One query when there is
 // nothing to catch up.
-func (s *Service) CatchUp(ctx context.Context, userID int64, convIDs, since []int64) ([]CatchUpFrame, error) {
+func (s *Service) CatchUp(ctx context.Context, userID int64, convIDs, since []int64) ([]CatchUpConversation, error) {
 	rows, err := s.db.ListCatchUp(ctx, store.ListCatchUpParams{UserID: userID, ConversationIds: convIDs, Since: since, Lim: CatchUpLimit})
 	if err != nil || len(rows) == 0 {
 		return nil, err
@@ -150,24 +156,25 @@ func (s *Service) CatchUp(ctx context.Context, userID int64, convIDs, since []in
 	if err != nil {
 		return nil, err
 	}
-	var out []CatchUpFrame
-	skip := int64(0)
+	var out []CatchUpConversation
 	for i, m := range msgs {
-		cid := rows[i].ConversationID
-		if cid == skip {
-			continue
+		if n := len(out); n == 0 || out[n-1].ID != m.ConversationID {
+			out = append(out, CatchUpConversation{ID: m.ConversationID})
 		}
-		if i == 0 || rows[i-1].ConversationID != cid {
-			c, err := conversationQ(ctx, s.db.Queries, userID, cid)
-			if errors.Is(err, ErrNotFound) {
-				skip = cid // left again since
-				continue
-			} else if err != nil {
-				return nil, err
-			}
-			out = append(out, CatchUpFrame{Conversation: cid, Frame: EncodeFrame(FrameConversationUpdated, ConversationData{Conversation: c})})
-		}
-		out = append(out, CatchUpFrame{Conversation: cid, Message: m.ID, Frame: EncodeFrame(FrameMessageCreated, MessageData{Message: m})})
+		last := &out[len(out)-1]
+		last.Messages = append(last.Messages, CatchUpMessage{ID: rows[i].ID,
+			Frame: EncodeFrame(FrameMessageCreated, MessageData{Message: m})})
 	}
-	return out, nil
+	kept := out[:0]
+	for _, cu := range out {
+		c, err := conversationQ(ctx, s.db.Queries, userID, cu.ID)
+		if errors.Is(err, ErrNotFound) {
+			continue // left again since
+		} else if err != nil {
+			return nil, err
+		}
+		cu.Updated = EncodeFrame(FrameConversationUpdated, ConversationData{Conversation: c})
+		kept = append(kept, cu)
+	}
+	return kept, nil
 }
