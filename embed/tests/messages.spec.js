@@ -143,3 +143,38 @@ test('a reply to a message far back loads it and shows it in place', async ({ br
   await me.context.close()
   await other.context.close()
 })
+
+test('an edit that arrives while the history is on its way is not undone by it', async ({ browser }) => {
+  const alice = await signup(browser, uniq('alice'))
+  const bob = await signup(browser, uniq('bob'))
+  const a = alice.page
+  const b = bob.page
+  const { user: bobUser } = await api(b, 'GET', '/me')
+  const { conversation } = await api(a, 'POST', '/direct', { user_id: bobUser.id })
+  const { message } = await api(a, 'POST', `/conversations/${conversation.id}/messages`, { body: 'first draft', client_id: uniq('c') })
+
+  // Bob's history page is read from the server (the first draft), then
+  // held until the edit has reached his socket
+  let fetched
+  const read = new Promise((r) => (fetched = r))
+  let release
+  const gate = new Promise((r) => (release = r))
+  await b.route(`**/api/v1/conversations/${conversation.id}/messages?*`, async (route) => {
+    const response = await route.fetch()
+    fetched()
+    await gate
+    await route.fulfill({ response })
+  })
+  const socket = b.waitForEvent('websocket')
+  await b.goto(`/c/${conversation.id}`)
+  const ws = await socket
+  await ws.waitForEvent('framereceived', { predicate: (f) => String(f.payload).includes('"hello"') })
+  await read
+  const updated = ws.waitForEvent('framereceived', { predicate: (f) => String(f.payload).includes('"message.updated"') })
+  await api(a, 'PATCH', `/conversations/${conversation.id}/messages/${message.seq}`, { body: 'final words' })
+  await updated
+  release()
+  await expect(bubble(b, 'final words')).toBeVisible()
+  await expect(bubble(b, 'first draft')).toHaveCount(0)
+  await b.unroute(`**/api/v1/conversations/${conversation.id}/messages?*`)
+})

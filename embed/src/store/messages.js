@@ -20,10 +20,31 @@ export function lastSeq(m) {
 }
 
 // insert places messages by seq, never twice.
+// early holds the latest message.updated of messages this device does not
+// hold yet: a history page asked for before an update can arrive after it,
+// and must not bring back the older version.
+const early = new Map()
+const MAX_EARLY = 256
+
+function keepEarly(msg) {
+  const k = `${msg.conversation_id}:${msg.seq}`
+  const old = early.get(k)
+  if (old && (old.version || 1) > (msg.version || 1)) return
+  early.delete(k)
+  early.set(k, msg)
+  if (early.size > MAX_EARLY) early.delete(early.keys().next().value)
+}
+
 function insert(convId, msgs) {
   const m = messageBucket(convId)
   const bySeq = new Map(m.list.map((x) => [x.seq, x]))
-  for (const x of msgs) {
+  for (let x of msgs) {
+    const k = `${convId}:${x.seq}`
+    const later = early.get(k)
+    if (later) {
+      early.delete(k)
+      if ((later.version || 1) > (x.version || 1)) x = later
+    }
     const old = bySeq.get(x.seq) // a send's answer may come after the update of what it sent
     if (!old || (old.version || 1) <= (x.version || 1)) bySeq.set(x.seq, x)
   }
@@ -403,9 +424,11 @@ export function mentionsMe(msg) {
 // highest version wins, so copies arriving out of order never undo a newer state.
 export function onMessageUpdated(msg) {
   const m = state.messages[msg.conversation_id]
-  if (m) {
-    const i = m.list.findIndex((x) => x.seq === msg.seq)
-    if (i >= 0 && (m.list[i].version || 1) <= msg.version) m.list[i] = msg
+  const i = m ? m.list.findIndex((x) => x.seq === msg.seq) : -1
+  if (i >= 0) {
+    if ((m.list[i].version || 1) <= msg.version) m.list[i] = msg
+  } else {
+    keepEarly(msg)
   }
   const q = quotes[`${msg.conversation_id}:${msg.seq}`]
   if (q && (q.version || 1) <= msg.version) quotes[`${msg.conversation_id}:${msg.seq}`] = msg
