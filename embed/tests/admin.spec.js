@@ -17,7 +17,7 @@ test('a channel admin makes a webhook, and its curl line posts as its bot', asyn
   await expect(dialog.getByText('No webhooks yet.')).toBeVisible()
   await dialog.getByLabel('New webhook').fill('CI')
   await dialog.getByRole('button', { name: 'Create webhook' }).click()
-  await expect(dialog.getByRole('list', { name: 'Webhooks' }).getByText('CI')).toBeVisible()
+  await expect(dialog.getByRole('list', { name: 'Webhooks' }).getByText('CI', { exact: true })).toBeVisible()
   const line = await dialog.getByTestId('curl').textContent()
   expect(line).toMatch(/^curl -X POST .* 'http:\/\/127\.0\.0\.1:\d+\/hooks\/[\w-]{22,}'$/)
   // run it as a script would (the shell's quoting, by hand)
