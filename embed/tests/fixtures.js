@@ -3,8 +3,9 @@
 // the API that the UI handles (a 401 before login, a 404 for a stranger, a
 // 409 for a duplicate) are logged by Chromium as failed resources; those
 // are expected, and the UI shows them as it should; so are the browser's
-// own lines for a WebSocket it could not open while a test has taken the
-// network away (the UI reconnects), and Chromium's line that a test
+// own lines for a WebSocket it could not open, or a request (a /sync just
+// after a hello) cut off, while a test has taken the network away (the UI
+// reconnects and syncs again), and Chromium's line that a test
 // browser (a fresh profile, like incognito) has no Push API: the UI then
 // keeps to in-page notifications.
 import { test as base, expect } from '@playwright/test'
@@ -12,6 +13,7 @@ import { test as base, expect } from '@playwright/test'
 const expected = [
   /^Failed to load resource: the server responded with a status of 4\d\d/,
   /^WebSocket connection to '.*' failed: .*ERR_INTERNET_DISCONNECTED/,
+  /^Failed to load resource: net::ERR_INTERNET_DISCONNECTED$/,
   /^Chrome currently does not support the Push API in incognito mode/,
 ]
 
