@@ -23,6 +23,16 @@ ORDER BY mc.member_id, mc.id;
 -- name: GetMember :one
 SELECT * FROM members WHERE conversation_id = $1 AND user_id = $2;
 
+-- name: GetMemberAudience :one
+-- Whether user_id is in the conversation, with its group (0 for a direct
+-- chat) and its size, as CountMembersOf counts it: what typing and viewing
+-- need to know.
+SELECT coalesce(c.group_id, 0)::bigint AS group_id,
+       (CASE WHEN c.kind = 'direct' THEN 2 ELSE coalesce(g.member_count, 0) END)::bigint AS members
+FROM members m JOIN conversations c ON c.id = m.conversation_id
+LEFT JOIN groups g ON g.id = c.group_id
+WHERE m.conversation_id = @conversation_id AND m.user_id = @user_id;
+
 -- name: ListUserRoutes :many
 -- A user's conversations, with the group of each channel: what a new
 -- connection of theirs routes.

@@ -20,9 +20,13 @@ RETURNING m.conversation_id, m.user_id, m.delivered_seq, m.read_seq;
 SELECT user_id, delivered_seq, read_seq FROM members WHERE conversation_id = $1 ORDER BY user_id;
 
 -- name: CountMembersOf :many
-SELECT conversation_id, count(*) AS members FROM members
-WHERE conversation_id = ANY(@conversation_ids::bigint[])
-GROUP BY conversation_id;
+-- The size of each conversation: 2 for a direct chat, the group's member
+-- count for a channel (kept by the statements that add and remove group
+-- members, so this reads one row however large the group is).
+SELECT c.id AS conversation_id,
+       (CASE WHEN c.kind = 'direct' THEN 2 ELSE coalesce(g.member_count, 0) END)::bigint AS members
+FROM conversations c LEFT JOIN groups g ON g.id = c.group_id
+WHERE c.id = ANY(@conversation_ids::bigint[]);
 
 -- name: ListMemberPairs :many
 -- Which of the pairs (conversation_ids[i], user_ids[i]) are memberships.

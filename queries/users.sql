@@ -64,8 +64,9 @@ JOIN users w ON w.id IN (
     WHERE b.user_id = u.id AND a.user_id <> u.id AND a.has_sent AND b.has_sent AND u.presence_visibility = 'shared')
 WHERE u.id = @user_id AND u.presence_visibility <> 'nobody';
 
--- name: ListUserGroupIDs :many
-SELECT group_id FROM group_members WHERE user_id = $1;
+-- name: ListUserGroupSizes :many
+SELECT gm.group_id, g.member_count FROM group_members gm JOIN groups g ON g.id = gm.group_id
+WHERE gm.user_id = $1;
 
 -- name: SetPresenceVisibility :one
 UPDATE users SET presence_visibility = $2 WHERE id = $1

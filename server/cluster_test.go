@@ -500,3 +500,73 @@ func TestClusterSessionRevocation(t *testing.T) {
 	root.must(200, "PATCH", fmt.Sprintf("/api/v1/admin/users/%d", dave.ID), map[string]any{"deactivated": true})
 	refused(dave, "/api/v1/me", 401)
 }
+
+// TestClusterViewersOfLargeChannel: in a channel of more than 100 members,
+// typing and the group's presence cross nodes to the connections viewing
+// it, and to no other; messages still reach every connection.
+func TestClusterViewersOfLargeChannel(t *testing.T) {
+	c := newCluster(t, 2, testAMQP())
+	n1, n2 := c.nodes[0], c.nodes[1]
+	owner, member, late := n1.user("owner"), n2.user("member"), n1.user("late")
+	var g struct{ Group groupOut }
+	owner.must(201, "POST", "/api/v1/groups", map[string]any{"name": "Crowd"}).decode(t, &g)
+	add := func(id int64) {
+		owner.must(201, "POST", fmt.Sprintf("/api/v1/groups/%d/members", g.Group.ID), map[string]any{"user_id": id})
+	}
+	add(member.ID)
+	add(late.ID)
+	for i := range 98 { // 3 + 98 = 101
+		add(n1.user(fmt.Sprintf("crowd%03d", i)).ID)
+	}
+	gen := g.Group.Channels[0].ID
+
+	viewer := n2.dial(member.Token)
+	other := n2.dial(member.Token) // the same user, on a connection that views nothing
+	viewer.send("viewing", map[string]any{"conversation_id": gen})
+	viewer.send("ping", map[string]any{})
+	viewer.expect("pong", "presence") // frames are handled in order: the viewing is recorded
+
+	ow := n1.dial(owner.Token)
+	ow.send("typing", map[string]any{"conversation_id": gen})
+	var ty struct {
+		ConversationID int64 `json:"conversation_id"`
+		UserID         int64 `json:"user_id"`
+	}
+	viewer.expect("typing", "presence").decode(t, &ty)
+	if ty.UserID != owner.ID || ty.ConversationID != gen {
+		t.Fatalf("typing %+v", ty)
+	}
+
+	// presence of a member coming online, on the other node
+	n1.dial(late.Token)
+	for {
+		var p struct {
+			UserID int64 `json:"user_id"`
+			Online bool  `json:"online"`
+		}
+		viewer.expect("presence").decode(t, &p)
+		if p.UserID == late.ID && p.Online {
+			break
+		}
+	}
+	other.quiet(500 * time.Millisecond) // neither typing nor presence
+
+	owner.say(gen, "to the crowd")
+	viewer.expect("message.created", "presence")
+	other.expect("message.created")
+
+	// no longer viewing: no typing
+	viewer.send("viewing", map[string]any{"conversation_id": nil})
+	viewer.send("ping", map[string]any{})
+	viewer.expect("pong", "presence")
+	n1.dial(late.Token).send("typing", map[string]any{"conversation_id": gen})
+	viewer.quiet(500*time.Millisecond, "presence")
+
+	// a conversation one is not in
+	viewer.send("viewing", map[string]any{"conversation_id": gen + 1000})
+	var e struct{ Code string }
+	viewer.expect("error", "presence").decode(t, &e)
+	if e.Code != "not_found" {
+		t.Fatalf("viewing a conversation one is not in: %s", e.Code)
+	}
+}

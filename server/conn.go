@@ -61,6 +61,9 @@ type Conn struct {
 
 	frames *rate.Limiter
 	typing map[int64]time.Time // reader goroutine only
+
+	// What the connection views (a viewing frame), guarded by hub.mu.
+	viewConv, viewGroup int64
 }
 
 // handleWS authenticates (before upgrading), checks the Origin of cookie

@@ -82,6 +82,25 @@ func (c *Conn) handle(ctx context.Context, raw []byte) {
 			return
 		}
 		c.typing[in.ConversationID] = now
+	case chat.FrameViewing:
+		var in struct {
+			ConversationID *int64 `json:"conversation_id"`
+		}
+		if err := json.Unmarshal(data, &in); err != nil {
+			c.reply(chat.FrameError, chat.ErrorData{Code: chat.CodeInvalidJSON, Message: "viewing needs conversation_id (a number or null)."})
+			return
+		}
+		if in.ConversationID == nil || *in.ConversationID == 0 {
+			c.hub.view(c, 0, 0)
+			return
+		}
+		group, err := svc.View(ctx, c.me, *in.ConversationID)
+		if err != nil {
+			c.hub.view(c, 0, 0) // what it viewed before is not shown any more
+			c.replyErr(err, "")
+			return
+		}
+		c.hub.view(c, *in.ConversationID, group)
 	default:
 		c.notice(chat.FrameError, chat.ErrorData{Code: chat.CodeUnknownType, Message: "Unknown frame type " + chat.Truncate(f.Type, 40) + "."})
 	}

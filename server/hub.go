@@ -54,6 +54,10 @@ type Hub struct {
 	convs  map[int64]map[int64]struct{} // conversation → local users in it
 	groups map[int64]map[int64]struct{} // group → local users in it
 	closed bool
+	// Connections by what they view (a viewing frame): the conversation,
+	// and the group of a channel. ViewersOnly events go to these alone.
+	viewers      map[int64]map[*Conn]struct{}
+	groupViewers map[int64]map[*Conn]struct{}
 
 	bindMu sync.Mutex
 	bound  map[string]bool
@@ -148,6 +152,7 @@ func newHub(o hubOptions) *Hub {
 		bus: o.Bus, tracker: o.Tracker, chat: o.Chat, log: o.Log, node: o.Node, m: newHubMetrics(o.Metrics),
 		users: make(map[int64]*localUser), convs: make(map[int64]map[int64]struct{}),
 		groups: make(map[int64]map[int64]struct{}), bound: make(map[string]bool), stop: make(chan struct{}),
+		viewers: make(map[int64]map[*Conn]struct{}), groupViewers: make(map[int64]map[*Conn]struct{}),
 		catchUp: o.CatchUp, watch: make(map[watchKey]map[int64]struct{}), catchMu: make(chan struct{}, 4),
 		warnings: throttle.New(o.Log, 10*time.Second),
 	}
@@ -275,6 +280,7 @@ func (h *Hub) unregister(c *Conn) {
 		return
 	}
 	delete(lu.conns, c)
+	h.setView(c, 0, 0)
 	if h.perIP[c.ip]--; h.perIP[c.ip] <= 0 {
 		delete(h.perIP, c.ip)
 	}
@@ -300,6 +306,66 @@ func keys(m map[int64]struct{}) []int64 {
 	out := make([]int64, 0, len(m))
 	for k := range m {
 		out = append(out, k)
+	}
+	return out
+}
+
+// view records that c now shows conversation conv (0: none), of group
+// (0: a direct chat). A connection that is gone is left out.
+func (h *Hub) view(c *Conn, conv, group int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if lu := h.users[c.me.ID()]; lu == nil || !has(lu.conns, c) {
+		return
+	}
+	h.setView(c, conv, group)
+}
+
+// setView moves c between the viewer sets. Call it with h.mu held.
+func (h *Hub) setView(c *Conn, conv, group int64) {
+	move := func(all map[int64]map[*Conn]struct{}, from, to int64) {
+		if from == to {
+			return
+		}
+		if set := all[from]; set != nil {
+			delete(set, c)
+			if len(set) == 0 {
+				delete(all, from)
+			}
+		}
+		if to != 0 {
+			if all[to] == nil {
+				all[to] = make(map[*Conn]struct{})
+			}
+			all[to][c] = struct{}{}
+		}
+	}
+	move(h.viewers, c.viewConv, conv)
+	move(h.groupViewers, c.viewGroup, group)
+	c.viewConv, c.viewGroup = conv, group
+}
+
+// viewing returns the connections viewing the conversation or group of
+// topic whose users are still routed to it. Call it with h.mu held.
+func (h *Hub) viewing(kind byte, id, except int64) []*Conn {
+	var set map[*Conn]struct{}
+	switch kind {
+	case 'c':
+		set = h.viewers[id]
+	case 'g':
+		set = h.groupViewers[id]
+	}
+	out := make([]*Conn, 0, len(set))
+	for c := range set {
+		uid := c.me.ID()
+		if uid == except {
+			continue
+		}
+		lu := h.users[uid]
+		if lu == nil || (kind == 'c' && !has(lu.convs, id)) || (kind == 'g' && !has(lu.groups, id)) {
+			continue
+		}
+		out = append(out, c)
 	}
 	return out
 }
@@ -401,6 +467,15 @@ func (h *Hub) deliver(ev event.Event) {
 	var topics []string
 	var catches []catchReq
 	routes := len(ev.Join)+len(ev.Leave)+len(ev.JoinGroups)+len(ev.LeaveGroups) > 0
+	if ev.ViewersOnly && !routes && ev.Frame != nil {
+		h.mu.Lock()
+		targets = h.viewing(kind, id, ev.ExceptUser)
+		h.mu.Unlock()
+		for _, c := range targets {
+			c.enqueue(ev.Frame, ev.Droppable)
+		}
+		return
+	}
 	h.mu.Lock()
 	switch kind {
 	case 'u':

@@ -155,6 +155,8 @@ func TestWebSocketBadFrames(t *testing.T) {
 		{`{"type":"message.send","data":{"conversation_id":999999,"client_id":"c8","body":"hi"}}`, "not_found", "c8"},
 		{fmt.Sprintf(`{"type":"receipt","data":{"conversation_id":%d}}`, conv.ID), "validation_failed", ""},
 		{`{"type":"typing","data":{"conversation_id":"x"}}`, "invalid_json", ""},
+		{`{"type":"viewing","data":{"conversation_id":"x"}}`, "invalid_json", ""},
+		{`{"type":"viewing","data":{"conversation_id":999999}}`, "not_found", ""},
 	}
 	for _, c := range cases {
 		w.sendRaw(c.frame)

@@ -104,6 +104,34 @@ func (q *Queries) GetMember(ctx context.Context, arg GetMemberParams) (Member, e
 	return i, err
 }
 
+const getMemberAudience = `-- name: GetMemberAudience :one
+SELECT coalesce(c.group_id, 0)::bigint AS group_id,
+       (CASE WHEN c.kind = 'direct' THEN 2 ELSE coalesce(g.member_count, 0) END)::bigint AS members
+FROM members m JOIN conversations c ON c.id = m.conversation_id
+LEFT JOIN groups g ON g.id = c.group_id
+WHERE m.conversation_id = $1 AND m.user_id = $2
+`
+
+type GetMemberAudienceParams struct {
+	ConversationID int64
+	UserID         int64
+}
+
+type GetMemberAudienceRow struct {
+	GroupID int64
+	Members int64
+}
+
+// Whether user_id is in the conversation, with its group (0 for a direct
+// chat) and its size, as CountMembersOf counts it: what typing and viewing
+// need to know.
+func (q *Queries) GetMemberAudience(ctx context.Context, arg GetMemberAudienceParams) (GetMemberAudienceRow, error) {
+	row := q.db.QueryRow(ctx, getMemberAudience, arg.ConversationID, arg.UserID)
+	var i GetMemberAudienceRow
+	err := row.Scan(&i.GroupID, &i.Members)
+	return i, err
+}
+
 const listConversations = `-- name: ListConversations :many
 SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify, peer_bot, peer_role, peer_deactivated FROM member_conversations mc
 WHERE mc.member_id = $1

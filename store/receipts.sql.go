@@ -73,9 +73,10 @@ func (q *Queries) ApplyReceipts(ctx context.Context, arg ApplyReceiptsParams) ([
 }
 
 const countMembersOf = `-- name: CountMembersOf :many
-SELECT conversation_id, count(*) AS members FROM members
-WHERE conversation_id = ANY($1::bigint[])
-GROUP BY conversation_id
+SELECT c.id AS conversation_id,
+       (CASE WHEN c.kind = 'direct' THEN 2 ELSE coalesce(g.member_count, 0) END)::bigint AS members
+FROM conversations c LEFT JOIN groups g ON g.id = c.group_id
+WHERE c.id = ANY($1::bigint[])
 `
 
 type CountMembersOfRow struct {
@@ -83,6 +84,9 @@ type CountMembersOfRow struct {
 	Members        int64
 }
 
+// The size of each conversation: 2 for a direct chat, the group's member
+// count for a channel (kept by the statements that add and remove group
+// members, so this reads one row however large the group is).
 func (q *Queries) CountMembersOf(ctx context.Context, conversationIds []int64) ([]CountMembersOfRow, error) {
 	rows, err := q.db.Query(ctx, countMembersOf, conversationIds)
 	if err != nil {

@@ -233,23 +233,29 @@ func (q *Queries) ListPresenceWatchers(ctx context.Context, userID int64) ([]Lis
 	return items, nil
 }
 
-const listUserGroupIDs = `-- name: ListUserGroupIDs :many
-SELECT group_id FROM group_members WHERE user_id = $1
+const listUserGroupSizes = `-- name: ListUserGroupSizes :many
+SELECT gm.group_id, g.member_count FROM group_members gm JOIN groups g ON g.id = gm.group_id
+WHERE gm.user_id = $1
 `
 
-func (q *Queries) ListUserGroupIDs(ctx context.Context, userID int64) ([]int64, error) {
-	rows, err := q.db.Query(ctx, listUserGroupIDs, userID)
+type ListUserGroupSizesRow struct {
+	GroupID     int64
+	MemberCount int64
+}
+
+func (q *Queries) ListUserGroupSizes(ctx context.Context, userID int64) ([]ListUserGroupSizesRow, error) {
+	rows, err := q.db.Query(ctx, listUserGroupSizes, userID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []int64{}
+	items := []ListUserGroupSizesRow{}
 	for rows.Next() {
-		var group_id int64
-		if err := rows.Scan(&group_id); err != nil {
+		var i ListUserGroupSizesRow
+		if err := rows.Scan(&i.GroupID, &i.MemberCount); err != nil {
 			return nil, err
 		}
-		items = append(items, group_id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

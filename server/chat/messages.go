@@ -182,14 +182,27 @@ func (s *Service) History(ctx context.Context, me Actor, convID int64, h History
 // TypingEvery is the server-side floor per conversation and connection.
 const TypingEvery = 2 * time.Second
 
-// Typing tells the other members the actor is typing.
+// Typing tells the other members the actor is typing: in a conversation
+// larger than LargeAudience, only the connections viewing it.
 func (s *Service) Typing(ctx context.Context, me Actor, convID int64) error {
-	if _, err := s.db.GetMember(ctx, store.GetMemberParams{ConversationID: convID, UserID: me.ID()}); err != nil {
+	a, err := s.db.GetMemberAudience(ctx, store.GetMemberAudienceParams{ConversationID: convID, UserID: me.ID()})
+	if err != nil {
 		return err
 	}
 	s.publish(ctx, event.Event{
 		Topic: event.ConversationTopic(convID), ExceptUser: me.ID(), Droppable: true,
-		Frame: EncodeFrame(FrameTyping, TypingData{ConversationID: convID, UserID: me.ID()}),
+		ViewersOnly: a.Members > LargeAudience,
+		Frame:       EncodeFrame(FrameTyping, TypingData{ConversationID: convID, UserID: me.ID()}),
 	})
 	return nil
+}
+
+// View checks that the actor may view a conversation (a connection says
+// which one it shows) and returns its group, 0 for a direct chat.
+func (s *Service) View(ctx context.Context, me Actor, convID int64) (groupID int64, err error) {
+	a, err := s.db.GetMemberAudience(ctx, store.GetMemberAudienceParams{ConversationID: convID, UserID: me.ID()})
+	if err != nil {
+		return 0, err
+	}
+	return a.GroupID, nil
 }

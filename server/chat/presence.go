@@ -51,8 +51,9 @@ const (
 
 // PresenceChanged records an online/offline transition and pushes it to
 // everyone who may see it: one event on each of the user's groups' topics
-// (when their setting shares with groups) and one for each mutual contact
-// or direct-chat peer, whatever the groups' sizes. A group's frame carries
+// (when their setting shares with groups; a group larger than LargeAudience
+// delivers it only to connections viewing one of its channels) and one for
+// each mutual contact or direct-chat peer, whatever the groups' sizes. A group's frame carries
 // no last_seen (members whose setting is "nobody" see none); a peer's does.
 func (s *Service) PresenceChanged(ctx context.Context, userID int64, online bool) {
 	var lastSeen *time.Time
@@ -86,12 +87,13 @@ func (s *Service) presenceEvents(ctx context.Context, userID int64, p Presence) 
 	bare := EncodeFrame(FramePresence, p)
 	var evs []event.Event
 	if u.PresenceVisibility == VisibilityShared {
-		gids, err := s.db.ListUserGroupIDs(ctx, userID)
+		groups, err := s.db.ListUserGroupSizes(ctx, userID)
 		if err != nil {
 			return nil, err
 		}
-		for _, g := range gids {
-			evs = append(evs, event.Event{Topic: event.GroupTopic(g), Frame: bare, Droppable: true})
+		for _, g := range groups {
+			evs = append(evs, event.Event{Topic: event.GroupTopic(g.GroupID), Frame: bare, Droppable: true,
+				ViewersOnly: g.MemberCount > LargeAudience})
 		}
 	}
 	for _, w := range watchers {

@@ -25,6 +25,7 @@ const (
 
 	FrameMessageSend = "message.send"
 	FramePing        = "ping"
+	FrameViewing     = "viewing" // an extension: the conversation a connection shows
 )
 
 type outFrame struct {

@@ -13,9 +13,10 @@ import (
 // receiptWindow is how long the batcher gathers receipts before one write.
 const receiptWindow = 10 * time.Millisecond
 
-// maxPushedReceipts: channels with more members do not push receipt events
-// (clients fetch them), per the protocol.
-const maxPushedReceipts = 100
+// LargeAudience is the protocol's size above which a channel pushes no
+// receipt events (clients fetch them), and sends typing and its group's
+// presence only to the connections viewing it (see Service.View).
+const LargeAudience = 100
 
 // receiptBatcher coalesces watermark updates: however many acks arrive in a
 // window, each (conversation, user) is written at most once, all in one
@@ -174,7 +175,7 @@ func (b *receiptBatcher) flush() {
 			size[c.ConversationID] = c.Members
 		}
 		for _, r := range rows {
-			if size[r.ConversationID] > maxPushedReceipts {
+			if size[r.ConversationID] > LargeAudience {
 				continue
 			}
 			ob.add(event.Event{

@@ -26,6 +26,10 @@ type Event struct {
 	Droppable bool `json:"droppable,omitempty"`
 	// ExceptUser is not sent the frame (typing goes to the other members).
 	ExceptUser int64 `json:"except_user,omitempty"`
+	// ViewersOnly frames (typing and presence in large conversations and
+	// groups) reach only the connections viewing the conversation, or one
+	// of the group's channels. Such an event changes no routing.
+	ViewersOnly bool `json:"viewers_only,omitempty"`
 
 	// Routing changes for the topic's recipients (the user of a user
 	// topic, every member of a group or conversation topic): conversations

@@ -60,10 +60,21 @@ export function connect(onSessionEnded) {
 
 export const disconnect = rt.disconnect
 
+// The server sends typing (and presence of large groups) only to the
+// connections that say which conversation they show: the open one while the
+// tab is visible, none otherwise. Said again after every hello.
+function sendViewing() {
+  const id = document.visibilityState === 'hidden' ? null : state.openId
+  rt.sendFrame('viewing', { conversation_id: id || null })
+}
+watch(() => state.openId, sendViewing)
+document.addEventListener('visibilitychange', sendViewing)
+
 function onFrame(f) {
   const d = f.data || {}
   switch (f.type) {
     case 'hello':
+      sendViewing()
       sync().catch(() => {})
       break
     case 'message.created':
