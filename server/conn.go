@@ -39,11 +39,11 @@ type Conn struct {
 	local bool
 	hub   *Hub
 	ws    *websocket.Conn
-	// cork, when set, is the socket under ws: a batch of frames goes out
-	// in one write
-	cork *corkConn
-	me   chat.Actor
-	log  *slog.Logger
+	// raw, when set, is the socket under ws: the writer frames a batch
+	// itself and sends it in one write (wsframes.go)
+	raw *frameConn
+	me  chat.Actor
+	log *slog.Logger
 
 	// The send queue: frames waiting for the writer, at most wsSendBuffer.
 	// A slice that grows on demand costs an idle socket nothing, and the
@@ -78,7 +78,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, errBadOrigin)
 		return
 	}
-	cw := &corkWriter{ResponseWriter: w}
+	cw := &frameWriter{ResponseWriter: w}
 	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the Origin rule above is the protocol's
 		CompressionMode:    websocket.CompressionDisabled,
@@ -89,7 +89,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(wsReadLimit)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	c := s.hub.newConn(requestID(r.Context()), ws, a.Actor, cancel)
-	c.cork = cw.conn
+	c.raw = cw.conn
 	c.ip = chat.IPKey(info(r.Context()).ip)
 	c.local = info(r.Context()).ip.IsLoopback()
 	c.serve(ctx)
@@ -200,33 +200,19 @@ func (c *Conn) take() [][]byte {
 func (c *Conn) writer(ctx context.Context) {
 	defer c.cancel() // unblocks the reader
 	write := func(frames ...[]byte) bool {
-		wctx := ctx
-		if c.cork != nil {
-			// the socket's own deadline bounds the writes: a context
-			// without one costs the library no timer per frame
-			_ = c.cork.Conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-			defer func() { _ = c.cork.Conn.SetWriteDeadline(time.Time{}) }() // pongs and pings keep their own
-			wctx = context.Background()
-		} else {
-			var cancel context.CancelFunc
-			wctx, cancel = context.WithTimeout(ctx, wsWriteTimeout)
-			defer cancel()
-		}
-		corked := c.cork != nil && len(frames) > 1
-		if corked {
-			c.cork.cork()
-		}
-		for _, b := range frames {
-			if err := c.ws.Write(wctx, websocket.MessageText, b); err != nil {
-				if corked {
-					_ = c.cork.uncork()
-				}
+		if c.raw != nil {
+			if err := c.raw.writeText(frames); err != nil {
 				c.close(websocket.StatusGoingAway, "write failed")
 				return false
 			}
+			c.hub.m.writes.Inc()
+			return true
 		}
-		if corked {
-			if err := c.cork.uncork(); err != nil {
+		// not hijacked (a test's server): the library writes each frame
+		wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+		defer cancel()
+		for _, b := range frames {
+			if err := c.ws.Write(wctx, websocket.MessageText, b); err != nil {
 				c.close(websocket.StatusGoingAway, "write failed")
 				return false
 			}

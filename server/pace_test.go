@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,44 +20,90 @@ import (
 // TestWriterPacesABusySocket: frames queued to a socket faster than one per
 // wsWriteGap share writes; every frame still arrives, in order, and a
 // socket that goes quiet gets its next frame in a write of its own.
-func TestWriterPacesABusySocket(t *testing.T) {
-	h := newHub(hubOptions{Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry(), Node: "n1"})
+// writerPair is a hub connection served by its real writer over a
+// hijacked socket, and a client reading it: frames gets each text frame
+// the client reads, and closes when the connection ends.
+func writerPair(t *testing.T) (h *Hub, c *Conn, frames chan string, got *atomic.Int64, ctx context.Context) {
+	t.Helper()
+	h = newHub(hubOptions{Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry(), Node: "n1"})
 	conns := make(chan *Conn, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cw := &corkWriter{ResponseWriter: w}
+		cw := &frameWriter{ResponseWriter: w}
 		ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
 		if err != nil {
 			return
 		}
 		c := h.newConn("t", ws, chat.Actor{}, func() {})
-		c.cork = cw.conn
+		c.raw = cw.conn
 		conns <- c
 		c.writer(context.Background())
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	ws, _, err := websocket.Dial(ctx, srv.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ws.CloseNow()
-	c := <-conns
-	defer c.close(websocket.StatusNormalClosure, "")
-	var got atomic.Int64
-	frames := make(chan string, 1000)
+	ws.SetReadLimit(1 << 20)
+	t.Cleanup(func() { ws.CloseNow() })
+	c = <-conns
+	t.Cleanup(func() { c.close(websocket.StatusNormalClosure, "") })
+	got = new(atomic.Int64)
+	frames = make(chan string, 1000)
 	go func() {
 		for {
-			_, b, err := ws.Read(ctx)
+			typ, b, err := ws.Read(ctx)
 			if err != nil {
 				close(frames)
 				return
+			}
+			if typ != websocket.MessageText {
+				t.Errorf("a frame of type %v", typ)
 			}
 			got.Add(1)
 			frames <- string(b)
 		}
 	}()
-	if f := <-frames; f[:16] != `{"type":"hello",` {
+	return h, c, frames, got, ctx
+}
+
+// TestWriterFramesEverySize: the writer's own framing, checked by the
+// library's reader, at each length encoding's edges (7-bit, 16-bit, 64-bit),
+// one frame at a time and all in one batch.
+func TestWriterFramesEverySize(t *testing.T) {
+	_, c, frames, _, _ := writerPair(t)
+	if f := <-frames; !strings.HasPrefix(f, `{"type":"hello",`) {
+		t.Fatalf("first frame %s", f)
+	}
+	sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 200000}
+	payload := func(n int) string { return strings.Repeat(string(rune('a'+n%26)), n) }
+	check := func() {
+		t.Helper()
+		for _, n := range sizes {
+			f, ok := <-frames
+			if !ok {
+				t.Fatalf("the connection ended before the frame of %d bytes", n)
+			}
+			if f != payload(n) {
+				t.Fatalf("frame of %d bytes arrived as %d bytes", n, len(f))
+			}
+		}
+	}
+	for _, n := range sizes {
+		c.enqueue([]byte(payload(n)), false)
+		time.Sleep(2 * wsWriteGap) // one write each
+	}
+	check()
+	for _, n := range sizes {
+		c.enqueue([]byte(payload(n)), false)
+	}
+	check()
+}
+
+func TestWriterPacesABusySocket(t *testing.T) {
+	h, c, frames, got, ctx := writerPair(t)
+	if f := <-frames; !strings.HasPrefix(f, `{"type":"hello",`) {
 		t.Fatalf("first frame %s", f)
 	}
 	wait := func(n int64) {
