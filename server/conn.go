@@ -23,8 +23,10 @@ const (
 	// wsWriteGap paces a busy socket: frames that arrive within this long
 	// of its last write wait for the gap to pass and go out together, one
 	// system call (and one read for the client) instead of one each. A
-	// socket written to less often than this never waits.
-	wsWriteGap = 10 * time.Millisecond
+	// socket written to less often than this never waits. At 10 ms the
+	// write system calls were half of a 500-member fan-out's CPU; 20 ms
+	// halves them, and the fan-out's p99 fell with them (docs/benchmarks.md).
+	wsWriteGap = 20 * time.Millisecond
 	// wsWakeAt frames queued end a writer's wait early, or skip it
 	wsWakeAt = wsSendBuffer / 4
 )
