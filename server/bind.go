@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"reflect"
 	"strconv"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
 
@@ -55,56 +56,100 @@ func bind(r *http.Request, in any) error {
 	if v.Kind() != reflect.Struct {
 		return nil
 	}
-	fields := reflect.VisibleFields(v.Type()) // embedded structs' fields too
-	values := make([]reflect.Value, len(fields))
-	body := false
-	for i, f := range fields {
-		if f.Anonymous && f.Type.Kind() == reflect.Struct {
-			continue // its fields follow
-		}
-		if name, ok := f.Tag.Lookup("path"); ok {
-			if f.Type.Kind() == reflect.String {
-				// the router matches the escaped path: a value such as an
-				// emoji arrives escaped
-				v, err := url.PathUnescape(chi.URLParam(r, name))
-				if err != nil {
-					return chat.ErrNotFound
-				}
-				values[i] = reflect.ValueOf(v)
-				continue
+	p := planOf(v.Type())
+	var buf [4]reflect.Value
+	values := buf[:0]
+	for _, f := range p.fields {
+		switch f.from {
+		case fromPathString:
+			// the router matches the escaped path: a value such as an
+			// emoji arrives escaped
+			s, err := url.PathUnescape(chi.URLParam(r, f.name))
+			if err != nil {
+				return chat.ErrNotFound
 			}
-			id, err := pathID(r, name)
+			values = append(values, reflect.ValueOf(s))
+		case fromPathID:
+			id, err := pathID(r, f.name)
 			if err != nil {
 				return err
 			}
-			values[i] = reflect.ValueOf(id)
-		} else if name, ok := f.Tag.Lookup("query"); ok {
-			raw := r.URL.Query().Get(name)
-			switch {
-			case f.Type.Kind() == reflect.String:
-				values[i] = reflect.ValueOf(raw)
-			case raw == "":
-				values[i] = reflect.Zero(f.Type)
-			default:
-				n, err := strconv.ParseInt(raw, 10, 64)
-				if err != nil {
-					return chat.Validation(name, name+" is a whole number.")
-				}
-				values[i] = reflect.ValueOf(&n)
+			values = append(values, reflect.ValueOf(id))
+		case fromQueryString:
+			values = append(values, reflect.ValueOf(r.URL.Query().Get(f.name)))
+		case fromQueryNumber:
+			raw := r.URL.Query().Get(f.name)
+			if raw == "" {
+				values = append(values, reflect.Zero(f.typ))
+				continue
 			}
-		} else {
-			body = body || f.Tag.Get("json") != "-"
+			n, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil {
+				return chat.Validation(f.name, f.name+" is a whole number.")
+			}
+			values = append(values, reflect.ValueOf(&n))
 		}
 	}
-	if body {
+	if p.body {
 		if err := decode(r, in); err != nil {
 			return err
 		}
 	}
-	for i, val := range values {
-		if val.IsValid() {
-			v.FieldByIndex(fields[i].Index).Set(val)
-		}
+	for i, f := range p.fields {
+		v.FieldByIndex(f.index).Set(values[i])
 	}
 	return nil
+}
+
+// A bindPlan is what bind reads off an input type's fields, once per type:
+// the path and query fields in order, and whether a body is expected.
+type bindPlan struct {
+	fields []boundField
+	body   bool
+}
+
+type boundField struct {
+	index []int
+	name  string
+	from  int
+	typ   reflect.Type
+}
+
+const (
+	fromPathString = iota
+	fromPathID
+	fromQueryString
+	fromQueryNumber
+)
+
+var bindPlans sync.Map // reflect.Type → *bindPlan
+
+func planOf(t reflect.Type) *bindPlan {
+	if p, ok := bindPlans.Load(t); ok {
+		return p.(*bindPlan)
+	}
+	p := &bindPlan{}
+	for _, f := range reflect.VisibleFields(t) { // embedded structs' fields too
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			continue // its fields follow
+		}
+		b := boundField{index: f.Index, typ: f.Type}
+		if name, ok := f.Tag.Lookup("path"); ok {
+			b.name, b.from = name, fromPathID
+			if f.Type.Kind() == reflect.String {
+				b.from = fromPathString
+			}
+		} else if name, ok := f.Tag.Lookup("query"); ok {
+			b.name, b.from = name, fromQueryNumber
+			if f.Type.Kind() == reflect.String {
+				b.from = fromQueryString
+			}
+		} else {
+			p.body = p.body || f.Tag.Get("json") != "-"
+			continue
+		}
+		p.fields = append(p.fields, b)
+	}
+	bindPlans.Store(t, p)
+	return p
 }
