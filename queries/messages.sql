@@ -241,24 +241,25 @@ SELECT user_id FROM members WHERE conversation_id = $1;
 SELECT * FROM messages WHERE id = ANY(@ids::bigint[]) ORDER BY id DESC;
 
 -- name: ListCatchUp :many
--- What a member who just joined conversations (a new direct chat, a group
--- they were added to) may have missed while their node bound the
--- conversations' topics: the live messages above each conversation's seq
--- when they joined (@since) and above their watermarks, at most @lim per
--- conversation.
-SELECT * FROM messages
-WHERE id IN (
-    SELECT x.id FROM (
-        SELECT unnest(@conversation_ids::bigint[]) AS conversation_id, unnest(@since::bigint[]) AS since
-    ) j
-    JOIN members mb ON mb.conversation_id = j.conversation_id AND mb.user_id = @user_id::bigint AND NOT mb.hidden
-    CROSS JOIN LATERAL (
-        SELECT m.id FROM messages m
-        WHERE m.conversation_id = j.conversation_id
-          AND m.seq > greatest(j.since, mb.delivered_seq, mb.cleared_seq)
-          AND NOT m.deleted
-        ORDER BY m.seq
-        LIMIT @lim::int
-    ) x
-)
-ORDER BY conversation_id, seq;
+-- What members who just joined conversations (a new direct chat, a group
+-- they were added to, a channel made in their group) may have missed while
+-- their node bound the conversations' topics: the live messages above each
+-- conversation's seq when they joined (@since) and above the member's
+-- watermarks, at most @lim per member and conversation. One row per member
+-- and message, for every member an event added at once: one query however
+-- many of them this node serves.
+SELECT j.user_id::bigint AS user_id, x.id AS message_id, x.conversation_id, x.seq
+FROM (
+    SELECT unnest(@user_ids::bigint[]) AS user_id, unnest(@conversation_ids::bigint[]) AS conversation_id,
+           unnest(@since::bigint[]) AS since
+) j
+JOIN members mb ON mb.conversation_id = j.conversation_id AND mb.user_id = j.user_id AND NOT mb.hidden
+CROSS JOIN LATERAL (
+    SELECT m.id, m.conversation_id, m.seq FROM messages m
+    WHERE m.conversation_id = j.conversation_id
+      AND m.seq > greatest(j.since, mb.delivered_seq, mb.cleared_seq)
+      AND NOT m.deleted
+    ORDER BY m.seq
+    LIMIT @lim::int
+) x
+ORDER BY j.user_id, x.conversation_id, x.seq;

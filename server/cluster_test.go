@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -284,6 +285,88 @@ func TestClusterJoinCatchUp(t *testing.T) {
 	alice.say(gen, "welcome")
 	if got := collect(bw, gen, 1, "presence", "group.updated", "conversation.updated"); got[2] != 1 || len(got) != 1 {
 		t.Fatalf("bob's deliveries in the channel by seq: %v", got)
+	}
+}
+
+// TestClusterChannelCatchUpOneRead: a channel made in a group whose
+// members are on another node, and a message into it at once. Every member
+// gets the message exactly once, and their node reads what they may have
+// missed once for the event, not once per member.
+func TestClusterChannelCatchUpOneRead(t *testing.T) {
+	c := newCluster(t, 2, testAMQP(), func(o *server.Options) {
+		if o.NodeID != "node2" {
+			return
+		}
+		newBus := o.NewBus
+		o.NewBus = func(h event.Handler) (event.Bus, error) {
+			b, err := newBus(h)
+			return slowBind{Bus: b, delay: 400 * time.Millisecond}, err
+		}
+	})
+	n1, n2 := c.nodes[0], c.nodes[1]
+	owner := n1.user("owner")
+	var g struct{ Group groupOut }
+	owner.must(201, "POST", "/api/v1/groups", map[string]any{"name": "Team"}).decode(t, &g)
+	const members = 12
+	var socks []*wsClient
+	for i := range members {
+		m := n2.user(fmt.Sprintf("member%d", i))
+		owner.must(201, "POST", fmt.Sprintf("/api/v1/groups/%d/members", g.Group.ID), map[string]any{"user_id": m.ID})
+		socks = append(socks, n2.dial(m.Token))
+	}
+	reads := func() float64 {
+		t.Helper()
+		for _, line := range strings.Split(string(n2.client().must(200, "GET", "/metrics", nil).Body), "\n") {
+			if v, ok := strings.CutPrefix(line, "parley_catchup_reads_total "); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return f
+			}
+		}
+		t.Fatal("no parley_catchup_reads_total")
+		return 0
+	}
+	// copies counts the message.created frames of conversation conv that w
+	// gets until wait has passed with none, or until the deadline
+	copies := func(w *wsClient, conv int64, wait time.Duration) int {
+		n := 0
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case f := <-w.frames:
+				if f.Type == "message.created" {
+					var m struct{ Message message }
+					f.decode(t, &m)
+					if m.Message.ConversationID == conv {
+						n++
+					}
+				}
+			case <-time.After(wait):
+				if conv == 0 || n > 0 {
+					return n
+				}
+			case <-deadline:
+				return n
+			}
+		}
+	}
+	for _, w := range socks {
+		copies(w, 0, 300*time.Millisecond) // the setup's frames
+	}
+	before := reads()
+
+	var ch struct{ Conversation conversation }
+	owner.must(201, "POST", fmt.Sprintf("/api/v1/groups/%d/channels", g.Group.ID), map[string]any{"name": "launch"}).decode(t, &ch)
+	owner.say(ch.Conversation.ID, "first!")
+	for i, w := range socks {
+		if n := copies(w, ch.Conversation.ID, 500*time.Millisecond); n != 1 {
+			t.Fatalf("member %d got the channel's first message %d times", i, n)
+		}
+	}
+	if n := reads() - before; n != 1 {
+		t.Fatalf("%v catch-up reads for one channel's %d members, want 1", n, members)
 	}
 }
 

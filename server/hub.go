@@ -117,6 +117,7 @@ type hubMetrics struct {
 	deliveries  prometheus.Counter
 	writes      prometheus.Counter
 	events      prometheus.Counter
+	catchUps    prometheus.Counter
 	latency     prometheus.Histogram
 }
 
@@ -128,12 +129,13 @@ func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
 		deliveries:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_ws_deliveries_total", Help: "Frames queued to WebSocket connections."}),
 		writes:      prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_ws_writes_total", Help: "Writes to WebSocket connections' sockets: a batch of frames is one."}),
 		events:      prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_events_received_total", Help: "Events received from the bus."}),
+		catchUps:    prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_catchup_reads_total", Help: "Reads of what members who just joined conversations may have missed: one per event that added members here, however many."}),
 	}
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "parley_event_latency_seconds", Help: "From a change (a message sent) to its fan-out on this node, across the bus.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	})
-	reg.MustRegister(m.connections, m.slowCloses, m.dropped, m.deliveries, m.writes, m.events, m.latency)
+	reg.MustRegister(m.connections, m.slowCloses, m.dropped, m.deliveries, m.writes, m.events, m.catchUps, m.latency)
 	return m
 }
 
@@ -524,8 +526,8 @@ func (h *Hub) deliver(ev event.Event) {
 			c.enqueue(ev.Frame, ev.Droppable)
 		}
 	}
-	for _, req := range catches {
-		h.wg.Go(func() { h.runCatchUp(req) })
+	if len(catches) > 0 {
+		h.wg.Go(func() { h.runCatchUp(catches) })
 	}
 }
 
@@ -586,13 +588,16 @@ func (h *Hub) replayed(uid, cid, msg int64) bool {
 	return false
 }
 
-// runCatchUp replays to req.user what the bus may not have brought them,
-// skipping what it did; the watches close a while later.
-func (h *Hub) runCatchUp(req catchReq) {
+// runCatchUp replays to each member of reqs (the members one event added
+// here) what the bus may not have brought them, skipping what it did, in
+// one read for them all; the watches close a while later.
+func (h *Hub) runCatchUp(reqs []catchReq) {
 	defer time.AfterFunc(watchAfter, func() {
 		h.mu.Lock()
-		for _, cid := range req.convs {
-			delete(h.watch, watchKey{req.user, cid})
+		for _, req := range reqs {
+			for _, cid := range req.convs {
+				delete(h.watch, watchKey{req.user, cid})
+			}
 		}
 		h.mu.Unlock()
 	})
@@ -604,36 +609,43 @@ func (h *Hub) runCatchUp(req catchReq) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	convs, err := h.chat.CatchUp(ctx, req.user, req.convs, req.since)
+	in := make([]chat.CatchUpRequest, len(reqs))
+	for i, req := range reqs {
+		in[i] = chat.CatchUpRequest{User: req.user, Convs: req.convs, Since: req.since}
+	}
+	h.m.catchUps.Inc()
+	missed, err := h.chat.CatchUp(ctx, in)
 	if err != nil {
-		h.warn("catching up a new member failed", "user", req.user, "err", err)
+		h.warn("catching up new members failed", "members", len(reqs), "err", err)
 		return
 	}
-	// a conversation's conversation.updated goes only with a message of it
-	// the bus has not brought
-	var send [][]byte
-	var conns []*Conn
-	h.mu.Lock()
-	for _, cu := range convs {
-		var msgs [][]byte
-		for _, m := range cu.Messages {
-			if !h.replayed(req.user, cu.ID, m.ID) {
-				msgs = append(msgs, m.Frame)
+	for uid, convs := range missed {
+		// a conversation's conversation.updated goes only with a message of
+		// it the bus has not brought
+		var send [][]byte
+		var conns []*Conn
+		h.mu.Lock()
+		for _, cu := range convs {
+			var msgs [][]byte
+			for _, m := range cu.Messages {
+				if !h.replayed(uid, cu.ID, m.ID) {
+					msgs = append(msgs, m.Frame)
+				}
+			}
+			if len(msgs) > 0 {
+				send = append(append(send, cu.Updated), msgs...)
 			}
 		}
-		if len(msgs) > 0 {
-			send = append(append(send, cu.Updated), msgs...)
+		if lu := h.users[uid]; lu != nil && len(send) > 0 {
+			for c := range lu.conns {
+				conns = append(conns, c)
+			}
 		}
-	}
-	if lu := h.users[req.user]; lu != nil && len(send) > 0 {
-		for c := range lu.conns {
-			conns = append(conns, c)
-		}
-	}
-	h.mu.Unlock()
-	for _, c := range conns {
-		for _, f := range send {
-			c.enqueue(f, false)
+		h.mu.Unlock()
+		for _, c := range conns {
+			for _, f := range send {
+				c.enqueue(f, false)
+			}
 		}
 	}
 }

@@ -281,66 +281,63 @@ func (q *Queries) GetSendContext(ctx context.Context, arg GetSendContextParams) 
 }
 
 const listCatchUp = `-- name: ListCatchUp :many
-SELECT id, conversation_id, seq, sender_id, client_id, body, created_at, edited_at, deleted, version, reply_to_seq, mention_all, updated_xid, previews_off, sender_name FROM messages
-WHERE id IN (
-    SELECT x.id FROM (
-        SELECT unnest($1::bigint[]) AS conversation_id, unnest($2::bigint[]) AS since
-    ) j
-    JOIN members mb ON mb.conversation_id = j.conversation_id AND mb.user_id = $3::bigint AND NOT mb.hidden
-    CROSS JOIN LATERAL (
-        SELECT m.id FROM messages m
-        WHERE m.conversation_id = j.conversation_id
-          AND m.seq > greatest(j.since, mb.delivered_seq, mb.cleared_seq)
-          AND NOT m.deleted
-        ORDER BY m.seq
-        LIMIT $4::int
-    ) x
-)
-ORDER BY conversation_id, seq
+SELECT j.user_id::bigint AS user_id, x.id AS message_id, x.conversation_id, x.seq
+FROM (
+    SELECT unnest($1::bigint[]) AS user_id, unnest($2::bigint[]) AS conversation_id,
+           unnest($3::bigint[]) AS since
+) j
+JOIN members mb ON mb.conversation_id = j.conversation_id AND mb.user_id = j.user_id AND NOT mb.hidden
+CROSS JOIN LATERAL (
+    SELECT m.id, m.conversation_id, m.seq FROM messages m
+    WHERE m.conversation_id = j.conversation_id
+      AND m.seq > greatest(j.since, mb.delivered_seq, mb.cleared_seq)
+      AND NOT m.deleted
+    ORDER BY m.seq
+    LIMIT $4::int
+) x
+ORDER BY j.user_id, x.conversation_id, x.seq
 `
 
 type ListCatchUpParams struct {
+	UserIds         []int64
 	ConversationIds []int64
 	Since           []int64
-	UserID          int64
 	Lim             int32
 }
 
-// What a member who just joined conversations (a new direct chat, a group
-// they were added to) may have missed while their node bound the
-// conversations' topics: the live messages above each conversation's seq
-// when they joined (@since) and above their watermarks, at most @lim per
-// conversation.
-func (q *Queries) ListCatchUp(ctx context.Context, arg ListCatchUpParams) ([]Message, error) {
+type ListCatchUpRow struct {
+	UserID         int64
+	MessageID      int64
+	ConversationID int64
+	Seq            int64
+}
+
+// What members who just joined conversations (a new direct chat, a group
+// they were added to, a channel made in their group) may have missed while
+// their node bound the conversations' topics: the live messages above each
+// conversation's seq when they joined (@since) and above the member's
+// watermarks, at most @lim per member and conversation. One row per member
+// and message, for every member an event added at once: one query however
+// many of them this node serves.
+func (q *Queries) ListCatchUp(ctx context.Context, arg ListCatchUpParams) ([]ListCatchUpRow, error) {
 	rows, err := q.db.Query(ctx, listCatchUp,
+		arg.UserIds,
 		arg.ConversationIds,
 		arg.Since,
-		arg.UserID,
 		arg.Lim,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Message{}
+	items := []ListCatchUpRow{}
 	for rows.Next() {
-		var i Message
+		var i ListCatchUpRow
 		if err := rows.Scan(
-			&i.ID,
+			&i.UserID,
+			&i.MessageID,
 			&i.ConversationID,
 			&i.Seq,
-			&i.SenderID,
-			&i.ClientID,
-			&i.Body,
-			&i.CreatedAt,
-			&i.EditedAt,
-			&i.Deleted,
-			&i.Version,
-			&i.ReplyToSeq,
-			&i.MentionAll,
-			&i.UpdatedXid,
-			&i.PreviewsOff,
-			&i.SenderName,
 		); err != nil {
 			return nil, err
 		}

@@ -142,39 +142,92 @@ type CatchUpMessage struct {
 	Frame []byte
 }
 
-// CatchUp returns what a user who just joined conversations may have
-// missed while their node bound the conversations' topics: the live
-// messages of each above its seq when they joined (since, beside convIDs)
-// and not yet delivered to them, in seq order. One query when there is
-// nothing to catch up.
-func (s *Service) CatchUp(ctx context.Context, userID int64, convIDs, since []int64) ([]CatchUpConversation, error) {
-	rows, err := s.db.ListCatchUp(ctx, store.ListCatchUpParams{UserID: userID, ConversationIds: convIDs, Since: since, Lim: CatchUpLimit})
+// CatchUpRequest is a member who just joined conversations, with each
+// one's seq when they joined (Since, beside Convs).
+type CatchUpRequest struct {
+	User         int64
+	Convs, Since []int64
+}
+
+// CatchUp returns, by member, what members who just joined conversations
+// may have missed while their node bound the conversations' topics: the
+// live messages of each above its seq when they joined and not yet
+// delivered to them, in seq order. One query when there is nothing to
+// catch up, however many members; each missed message is read and encoded
+// once, whoever missed it.
+func (s *Service) CatchUp(ctx context.Context, reqs []CatchUpRequest) (map[int64][]CatchUpConversation, error) {
+	p := store.ListCatchUpParams{Lim: CatchUpLimit}
+	for _, r := range reqs {
+		for i, cid := range r.Convs {
+			since := int64(0)
+			if i < len(r.Since) {
+				since = r.Since[i]
+			}
+			p.UserIds = append(p.UserIds, r.User)
+			p.ConversationIds = append(p.ConversationIds, cid)
+			p.Since = append(p.Since, since)
+		}
+	}
+	if len(p.UserIds) == 0 {
+		return nil, nil
+	}
+	rows, err := s.db.ListCatchUp(ctx, p)
 	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
-	msgs, err := hydrate(ctx, s.db.Queries, rows)
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, r := range rows {
+		if !seen[r.MessageID] {
+			seen[r.MessageID] = true
+			ids = append(ids, r.MessageID)
+		}
+	}
+	stored, err := s.db.ListMessagesByIDs(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	var out []CatchUpConversation
+	msgs, err := hydrate(ctx, s.db.Queries, stored)
+	if err != nil {
+		return nil, err
+	}
+	frames := make(map[int64][]byte, len(msgs))
 	for i, m := range msgs {
-		if n := len(out); n == 0 || out[n-1].ID != m.ConversationID {
-			out = append(out, CatchUpConversation{ID: m.ConversationID})
+		if !stored[i].Deleted {
+			frames[stored[i].ID] = EncodeFrame(FrameMessageCreated, MessageData{Message: m})
 		}
-		last := &out[len(out)-1]
-		last.Messages = append(last.Messages, CatchUpMessage{ID: rows[i].ID,
-			Frame: EncodeFrame(FrameMessageCreated, MessageData{Message: m})})
 	}
-	kept := out[:0]
-	for _, cu := range out {
-		c, err := conversationQ(ctx, s.db.Queries, userID, cu.ID)
-		if errors.Is(err, ErrNotFound) {
-			continue // left again since
-		} else if err != nil {
-			return nil, err
+	out := map[int64][]CatchUpConversation{}
+	for _, r := range rows { // by member, conversation and seq
+		f, ok := frames[r.MessageID]
+		if !ok {
+			continue // deleted since
 		}
-		cu.Updated = EncodeFrame(FrameConversationUpdated, ConversationData{Conversation: c})
-		kept = append(kept, cu)
+		list := out[r.UserID]
+		if n := len(list); n == 0 || list[n-1].ID != r.ConversationID {
+			list = append(list, CatchUpConversation{ID: r.ConversationID})
+		}
+		last := &list[len(list)-1]
+		last.Messages = append(last.Messages, CatchUpMessage{ID: r.MessageID, Frame: f})
+		out[r.UserID] = list
 	}
-	return kept, nil
+	for uid, list := range out {
+		kept := list[:0]
+		for _, cu := range list {
+			c, err := conversationQ(ctx, s.db.Queries, uid, cu.ID)
+			if errors.Is(err, ErrNotFound) {
+				continue // left again since
+			} else if err != nil {
+				return nil, err
+			}
+			cu.Updated = EncodeFrame(FrameConversationUpdated, ConversationData{Conversation: c})
+			kept = append(kept, cu)
+		}
+		if len(kept) == 0 {
+			delete(out, uid)
+		} else {
+			out[uid] = kept
+		}
+	}
+	return out, nil
 }
