@@ -1,7 +1,7 @@
 // Messages of each conversation: history, sends with optimistic bubbles,
 // receipts (ticks and "read by k of n"), typing and notifications.
 import { reactive } from 'vue'
-import { state, userCache } from './state.js'
+import { state, userCache, onReset } from './state.js'
 import { fetchConversation } from './conversations.js'
 import { displayName } from './contacts.js'
 import { loadMembers } from './groups.js'
@@ -25,6 +25,18 @@ export function lastSeq(m) {
 // and must not bring back the older version.
 const early = new Map()
 const MAX_EARLY = 256
+// what this module keeps of the signed-in user goes with them
+onReset(() => {
+  early.clear()
+  clearTimeout(ackTimer)
+  ackTimer = null
+  for (const k of Object.keys(pendingAcks)) delete pendingAcks[k]
+  for (const k of Object.keys(lastTypingSent)) delete lastTypingSent[k]
+  for (const id of localOrder.splice(0)) {
+    URL.revokeObjectURL(localImages[id])
+    delete localImages[id]
+  }
+})
 
 function keepEarly(msg) {
   const k = `${msg.conversation_id}:${msg.seq}`

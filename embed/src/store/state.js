@@ -28,10 +28,19 @@ export const userCache = reactive({})
 
 setInterval(() => (state.now = Date.now()), 1000)
 
+// onReset registers what another module keeps about the signed-in user
+// outside state, to be forgotten with it.
+const resets = []
+export function onReset(fn) {
+  resets.push(fn)
+}
+
 // reset forgets everything about the signed-in user.
 export function reset() {
   Object.assign(state, {
     user: null, conversations: {}, groups: {}, members: {}, invites: {}, receipts: {}, messages: {},
     contacts: [], presence: {}, typing: {}, cursor: null, openId: null, connection: 'offline',
   })
+  for (const k of Object.keys(userCache)) delete userCache[k]
+  for (const fn of resets) fn()
 }
