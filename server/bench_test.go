@@ -86,6 +86,20 @@ func TestFanoutSharesOneEncoding(t *testing.T) {
 	}
 }
 
+// newBareServer is a Server on a fresh database, without a listener, with a
+// cheap password hasher: for tests and benchmarks that drive its hub and
+// use cases directly.
+func newBareServer(t testing.TB) (*Server, *store.DB) {
+	t.Helper()
+	db := storetest.New(t)
+	s, err := New(Options{DB: db, Hasher: chat.NewHasher(chat.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	return s, db
+}
+
 // BenchmarkAddMemberConnected adds members one at a time to a group of
 // 1,000 and of 2,000, with 1,000 of them connected to this node, the
 // fan-out of the events included (the in-process bus delivers as it
@@ -93,12 +107,7 @@ func TestFanoutSharesOneEncoding(t *testing.T) {
 func BenchmarkAddMemberConnected(b *testing.B) {
 	for _, size := range []int{1000, 2000} {
 		b.Run(fmt.Sprintf("members=%d/connected=1000", size), func(b *testing.B) {
-			db := storetest.New(b)
-			s, err := New(Options{DB: db, Hasher: chat.NewHasher(chat.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1})})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { s.Shutdown(context.Background()) })
+			s, db := newBareServer(b)
 			ctx := context.Background()
 			ids := storetest.SeedUsers(b, db, "m", size+b.N)
 			members, extra := ids[:size], ids[size:]

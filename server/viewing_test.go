@@ -36,12 +36,7 @@ type largeGroup struct {
 
 func newLargeGroup(t testing.TB, size, connected int) *largeGroup {
 	t.Helper()
-	db := storetest.New(t)
-	s, err := New(Options{DB: db, Hasher: chat.NewHasher(chat.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	s, db := newBareServer(t)
 	ctx := context.Background()
 	lg := &largeGroup{t: t, s: s, db: db, ids: storetest.SeedUsers(t, db, "m", size), connected: map[int64]bool{}}
 	for _, id := range lg.ids {
