@@ -20,6 +20,14 @@ SELECT * FROM member_conversations mc
 WHERE mc.group_id = @group_id::bigint AND mc.member_id = ANY(@member_ids::bigint[])
 ORDER BY mc.member_id, mc.id;
 
+-- name: ListMemberViews :many
+-- Members' views of conversations, one per (@member_ids[i],
+-- @conversation_ids[i]) pair that is still a membership, in one query: for
+-- the members a catch-up replays messages to.
+SELECT * FROM member_conversations mc
+WHERE (mc.member_id, mc.id) IN (SELECT unnest(@member_ids::bigint[]), unnest(@conversation_ids::bigint[]))
+ORDER BY mc.member_id, mc.id;
+
 -- name: GetMember :one
 SELECT * FROM members WHERE conversation_id = $1 AND user_id = $2;
 

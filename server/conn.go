@@ -18,7 +18,7 @@ import (
 const (
 	wsReadLimit    = 64 << 10         // bytes per client frame: a 4000-character body, however escaped
 	wsSendBuffer   = 256              // frames queued per connection
-	wsWriteTimeout = 10 * time.Second // per frame
+	wsWriteTimeout = 10 * time.Second // at least this long for each write
 	wsPingEvery    = 25 * time.Second
 	// wsWriteGap paces a busy socket: frames that arrive within this long
 	// of its last write wait for the gap to pass and go out together, one
@@ -260,6 +260,12 @@ func (c *Conn) writer(ctx context.Context) {
 		case <-c.wake:
 			pace()
 			batch := c.take()
+			if len(batch) == 0 { // a wake-up the last batch already answered
+				c.qmu.Lock()
+				c.spare = batch
+				c.qmu.Unlock()
+				continue
+			}
 			if !write(batch...) {
 				return
 			}

@@ -129,7 +129,7 @@ func newHubMetrics(reg prometheus.Registerer) *hubMetrics {
 		deliveries:  prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_ws_deliveries_total", Help: "Frames queued to WebSocket connections."}),
 		writes:      prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_ws_writes_total", Help: "Writes to WebSocket connections' sockets: a batch of frames is one."}),
 		events:      prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_bus_events_received_total", Help: "Events received from the bus."}),
-		catchUps:    prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_catchup_reads_total", Help: "Reads of what members who just joined conversations may have missed: one per event that added members here, however many."}),
+		catchUps:    prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_catchup_runs_total", Help: "Catch-ups of members who just joined conversations: one per event that added members on this node, however many."}),
 	}
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "parley_event_latency_seconds", Help: "From a change (a message sent) to its fan-out on this node, across the bus.",

@@ -1,8 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,9 +21,6 @@ import (
 	"github.com/parleychat/parley/server/chat"
 )
 
-// TestWriterPacesABusySocket: frames queued to a socket faster than one per
-// wsWriteGap share writes; every frame still arrives, in order, and a
-// socket that goes quiet gets its next frame in a write of its own.
 // writerPair is a hub connection served by its real writer over a
 // hijacked socket, and a client reading it: frames gets each text frame
 // the client reads, and closes when the connection ends.
@@ -101,6 +102,9 @@ func TestWriterFramesEverySize(t *testing.T) {
 	check()
 }
 
+// TestWriterPacesABusySocket: frames queued to a socket faster than one per
+// wsWriteGap share writes; every frame still arrives, in order, and a
+// socket that goes quiet gets its next frame in a write of its own.
 func TestWriterPacesABusySocket(t *testing.T) {
 	h, c, frames, got, ctx := writerPair(t)
 	if f := <-frames; !strings.HasPrefix(f, `{"type":"hello",`) {
@@ -141,5 +145,53 @@ func TestWriterPacesABusySocket(t *testing.T) {
 	wait(2 + n)
 	if w := written() - before; w != 1 {
 		t.Fatalf("a frame on a quiet socket took %v writes", w)
+	}
+}
+
+// TestTextHeaderBytes: the shortest length encoding at each edge, as
+// RFC 6455 §5.2 requires (a reader may refuse a longer one).
+func TestTextHeaderBytes(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want []byte
+	}{
+		{0, []byte{0x81, 0}},
+		{125, []byte{0x81, 125}},
+		{126, []byte{0x81, 126, 0, 126}},
+		{65535, []byte{0x81, 126, 0xff, 0xff}},
+		{65536, []byte{0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0}},
+		{1 << 32, []byte{0x81, 127, 0, 0, 0, 1, 0, 0, 0, 0}},
+	} {
+		if got := appendTextHeader(nil, c.n); !bytes.Equal(got, c.want) {
+			t.Errorf("header of %d bytes: % x, want % x", c.n, got, c.want)
+		}
+	}
+}
+
+// TestFrameConnStops: no data frame follows the library's close frame, and
+// after a failed write neither path writes again.
+func TestFrameConnStops(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	go io.Copy(io.Discard, b)
+	fc := &frameConn{Conn: a}
+	if err := fc.writeText([][]byte{[]byte("one")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fc.Write([]byte{0x88, 0x02, 0x03, 0xe8}); err != nil { // close, 1000
+		t.Fatal(err)
+	}
+	if err := fc.writeText([][]byte{[]byte("two")}); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("a frame after the close frame: %v", err)
+	}
+
+	a2, b2 := net.Pipe()
+	fc = &frameConn{Conn: a2}
+	b2.Close() // the peer is gone: the next write fails
+	if err := fc.writeText([][]byte{[]byte("lost")}); err == nil {
+		t.Fatal("a write to a closed peer succeeded")
+	}
+	if _, err := fc.Write([]byte{0x8a, 0x00}); err == nil { // a pong
+		t.Fatal("the library wrote after a failed batch")
 	}
 }

@@ -18,8 +18,9 @@ import (
 // own, one system call per frame; the profile of a 500-member fan-out had
 // that path at a quarter of the node's CPU. The library keeps everything
 // else: the handshake, reading, pings, pongs and the close handshake. Its
-// control frames and the writer's batches meet in frameConn's Write,
-// under one lock, so they never interleave.
+// control frames and the writer's batches meet in frameConn, under one
+// lock, so they never interleave, and after a failed write neither path
+// writes again.
 
 // libWriteSize is the library's write buffer in front of frameConn, as
 // large as the one net/http gives a hijacked connection.
@@ -36,37 +37,51 @@ type frameConn struct {
 	// closeSent: the library has written a close frame, after which no data
 	// frame may follow
 	closeSent bool
+	// err is the first write that failed, from either path: it may have
+	// left part of a frame on the wire, so nothing more is written and the
+	// socket is closed
+	err error
 	// deadline is the socket's write deadline, moved forward lazily: every
-	// write starts with at least half of wsWriteTimeout ahead of it, at the
-	// cost of one SetWriteDeadline per half-timeout instead of two per write
+	// write starts with at least wsWriteTimeout ahead of it, at the cost of
+	// one SetWriteDeadline per half-timeout instead of two per write
 	deadline time.Time
 }
 
-// refresh moves the write deadline forward when less than half of
-// wsWriteTimeout is left. Call with mu held.
-func (c *frameConn) refresh() {
-	now := time.Now()
-	if c.deadline.Sub(now) < wsWriteTimeout/2 {
-		c.deadline = now.Add(wsWriteTimeout)
+// write sends p, bounded by the deadline. Call with mu held.
+func (c *frameConn) write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if now := time.Now(); c.deadline.Sub(now) < wsWriteTimeout {
+		c.deadline = now.Add(wsWriteTimeout * 3 / 2)
 		_ = c.Conn.SetWriteDeadline(c.deadline)
 	}
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.err = err
+		_ = c.Conn.Close() // the reader stops, and the connection with it
+	}
+	return n, err
 }
 
-// Write is the library's path: the handshake's response and control frames.
+// Write is the library's path: pings, pongs and close frames.
 func (c *frameConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.refresh()
-	// each of the library's writes starts a frame (it flushes whole
-	// frames), and with compression off a close frame starts with 0x88
+	// each of the library's writes is one whole frame (it flushes at the
+	// end of each, and control frames fit its buffer), and with
+	// compression off a close frame starts with 0x88
 	if len(p) > 0 && p[0] == 0x88 {
 		c.closeSent = true
 	}
-	return c.Conn.Write(p)
+	return c.write(p)
 }
 
 // writeText sends frames as text messages, in one write.
 func (c *frameConn) writeText(frames [][]byte) error {
+	if len(frames) == 0 {
+		return nil
+	}
 	b := frameBuffers.Get().(*[]byte)
 	buf := (*b)[:0]
 	for _, f := range frames {
@@ -78,8 +93,7 @@ func (c *frameConn) writeText(frames [][]byte) error {
 	if c.closeSent {
 		err = net.ErrClosed
 	} else {
-		c.refresh()
-		_, err = c.Conn.Write(buf)
+		_, err = c.write(buf)
 	}
 	c.mu.Unlock()
 	if cap(buf) <= 256<<10 { // a rare huge batch is not kept

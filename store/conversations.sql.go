@@ -297,6 +297,81 @@ func (q *Queries) ListGroupConversations(ctx context.Context, arg ListGroupConve
 	return items, nil
 }
 
+const listMemberViews = `-- name: ListMemberViews :many
+SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify, peer_bot, peer_role, peer_deactivated FROM member_conversations mc
+WHERE (mc.member_id, mc.id) IN (SELECT unnest($1::bigint[]), unnest($2::bigint[]))
+ORDER BY mc.member_id, mc.id
+`
+
+type ListMemberViewsParams struct {
+	MemberIds       []int64
+	ConversationIds []int64
+}
+
+// Members' views of conversations, one per (@member_ids[i],
+// @conversation_ids[i]) pair that is still a membership, in one query: for
+// the members a catch-up replays messages to.
+func (q *Queries) ListMemberViews(ctx context.Context, arg ListMemberViewsParams) ([]MemberConversation, error) {
+	rows, err := q.db.Query(ctx, listMemberViews, arg.MemberIds, arg.ConversationIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MemberConversation{}
+	for rows.Next() {
+		var i MemberConversation
+		if err := rows.Scan(
+			&i.MemberID,
+			&i.ID,
+			&i.Kind,
+			&i.GroupID,
+			&i.Name,
+			&i.LastSeq,
+			&i.UpdatedAt,
+			&i.DeliveredSeq,
+			&i.ReadSeq,
+			&i.ClearedSeq,
+			&i.Pinned,
+			&i.Archived,
+			&i.Muted,
+			&i.Hidden,
+			&i.PeerID,
+			&i.PeerUsername,
+			&i.PeerDisplayName,
+			&i.PeerCreatedAt,
+			&i.PeerDeliveredSeq,
+			&i.PeerReadSeq,
+			&i.PeerAlias,
+			&i.LastID,
+			&i.LastSenderID,
+			&i.LastClientID,
+			&i.LastBody,
+			&i.LastCreatedAt,
+			&i.LastEditedAt,
+			&i.LastDeleted,
+			&i.LastVersion,
+			&i.LastReplyToSeq,
+			&i.UnreadCount,
+			&i.MentionCount,
+			&i.MemberCount,
+			&i.MemberChangeXid,
+			&i.ConversationChangeXid,
+			&i.PeerChangeXid,
+			&i.Notify,
+			&i.PeerBot,
+			&i.PeerRole,
+			&i.PeerDeactivated,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listRemovals = `-- name: ListRemovals :many
 SELECT conversation_id FROM removals WHERE user_id = $1 AND parley_changed_since(change_xid, $2::text)
 `

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -136,4 +137,77 @@ func BenchmarkAddMember(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestCatchUpCostIsFlat: catching up every member of a new channel costs
+// one query when nothing was missed and the same few when something was,
+// in a group of 3 as in a group of 300; each member gets each missed
+// message, with their own view of the channel.
+func TestCatchUpCostIsFlat(t *testing.T) {
+	measure := func(size int) (none, some int64) {
+		s, _ := newCostService(t)
+		me, g := groupOf(t, s, size)
+		ctx := context.Background()
+		ch, err := s.CreateChannel(ctx, me, g.ID, "launch")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := s.db.Pool.Query(ctx, "SELECT user_id FROM members WHERE conversation_id = $1", ch.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var reqs []CatchUpRequest
+		for rows.Next() {
+			var uid int64
+			if err := rows.Scan(&uid); err != nil {
+				t.Fatal(err)
+			}
+			reqs = append(reqs, CatchUpRequest{User: uid, Convs: []int64{ch.ID}, Since: []int64{0}})
+		}
+		if rows.Err() != nil || len(reqs) != size {
+			t.Fatalf("%d members of %d: %v", len(reqs), size, rows.Err())
+		}
+		count := func() (map[int64][]CatchUpConversation, int64) {
+			cctx, n := store.WithQueryCount(ctx)
+			got, err := s.CatchUp(cctx, reqs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got, n.Load()
+		}
+		got, none := count()
+		if len(got) != 0 {
+			t.Fatalf("a new channel replays %v", got)
+		}
+		for i := range 2 {
+			if _, _, err := s.Send(ctx, me, ch.ID, Outgoing{ClientID: fmt.Sprintf("c%d", i), Body: "hello"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, some = count()
+		if len(got) != size-1 || got[me.ID()] != nil { // the sender has their own messages
+			t.Fatalf("%d of %d members caught up (the sender too: %v)", len(got), size-1, got[me.ID()] != nil)
+		}
+		for uid, convs := range got {
+			if len(convs) != 1 || convs[0].ID != ch.ID || len(convs[0].Messages) != 2 || convs[0].Updated == nil {
+				t.Fatalf("member %d: %+v", uid, convs)
+			}
+			var f struct {
+				Data ConversationData
+			}
+			if err := json.Unmarshal(convs[0].Updated, &f); err != nil || f.Data.Conversation.ID != ch.ID || f.Data.Conversation.UnreadCount != 2 {
+				t.Fatalf("member %d's view: %s (%v)", uid, convs[0].Updated, err)
+			}
+		}
+		return none, some
+	}
+	n3, s3 := measure(3)
+	n300, s300 := measure(300)
+	if n3 != 1 || n300 != 1 {
+		t.Errorf("nothing missed: %d queries for 3 members, %d for 300, want 1", n3, n300)
+	}
+	if s3 != s300 {
+		t.Errorf("two messages missed: %d queries for 3 members, %d for 300", s3, s300)
+	}
+	t.Logf("queries: %d with nothing missed, %d with messages missed", n3, s3)
 }

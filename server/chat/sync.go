@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 
@@ -152,9 +151,11 @@ type CatchUpRequest struct {
 // CatchUp returns, by member, what members who just joined conversations
 // may have missed while their node bound the conversations' topics: the
 // live messages of each above its seq when they joined and not yet
-// delivered to them, in seq order. One query when there is nothing to
-// catch up, however many members; each missed message is read and encoded
-// once, whoever missed it.
+// delivered to them, in seq order. However many members: one query when
+// there is nothing to catch up, and seven when there is (what was missed,
+// the messages, their reactions, mentions, files and link previews, and
+// the members' views); each missed message is read and encoded once,
+// whoever missed it.
 func (s *Service) CatchUp(ctx context.Context, reqs []CatchUpRequest) (map[int64][]CatchUpConversation, error) {
 	p := store.ListCatchUpParams{Lim: CatchUpLimit}
 	for _, r := range reqs {
@@ -211,17 +212,30 @@ func (s *Service) CatchUp(ctx context.Context, reqs []CatchUpRequest) (map[int64
 		last.Messages = append(last.Messages, CatchUpMessage{ID: r.MessageID, Frame: f})
 		out[r.UserID] = list
 	}
+	// and the view of each conversation of each member it replays to, in
+	// one query: a member who left again since has none
+	var p2 store.ListMemberViewsParams
+	for uid, list := range out {
+		for _, cu := range list {
+			p2.MemberIds = append(p2.MemberIds, uid)
+			p2.ConversationIds = append(p2.ConversationIds, cu.ID)
+		}
+	}
+	views, err := s.db.ListMemberViews(ctx, p2)
+	if err != nil {
+		return nil, err
+	}
+	type key struct{ user, conv int64 }
+	updated := make(map[key][]byte, len(views))
+	for _, v := range views {
+		updated[key{v.MemberID, v.ID}] = EncodeFrame(FrameConversationUpdated, ConversationData{Conversation: conversationJSON(v)})
+	}
 	for uid, list := range out {
 		kept := list[:0]
 		for _, cu := range list {
-			c, err := conversationQ(ctx, s.db.Queries, uid, cu.ID)
-			if errors.Is(err, ErrNotFound) {
-				continue // left again since
-			} else if err != nil {
-				return nil, err
+			if cu.Updated = updated[key{uid, cu.ID}]; cu.Updated != nil {
+				kept = append(kept, cu)
 			}
-			cu.Updated = EncodeFrame(FrameConversationUpdated, ConversationData{Conversation: c})
-			kept = append(kept, cu)
 		}
 		if len(kept) == 0 {
 			delete(out, uid)
