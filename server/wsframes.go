@@ -21,6 +21,10 @@ import (
 // control frames and the writer's batches meet in frameConn, under one
 // lock, so they never interleave, and after a failed write neither path
 // writes again.
+//
+// This relies on compression being off (handleWS turns it off): with
+// permessage-deflate a text frame would need RSV1 set and its payload
+// compressed (control frames, the close frame among them, never are).
 
 // libWriteSize is the library's write buffer in front of frameConn, as
 // large as the one net/http gives a hijacked connection.
@@ -69,8 +73,8 @@ func (c *frameConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// each of the library's writes is one whole frame (it flushes at the
-	// end of each, and control frames fit its buffer), and with
-	// compression off a close frame starts with 0x88
+	// end of each, and control frames fit its buffer), and a close frame
+	// starts with 0x88 (FIN, no RSV bits, opcode 8)
 	if len(p) > 0 && p[0] == 0x88 {
 		c.closeSent = true
 	}
