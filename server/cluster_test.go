@@ -215,21 +215,26 @@ func (b slowBind) Subscribe(ctx context.Context, topic string) error {
 	return b.Bus.Subscribe(ctx, topic)
 }
 
-// TestClusterJoinCatchUp: a message sent into a conversation the moment a
-// member on another node joins it (a new direct chat, a group they were
-// added to) reaches them exactly once, though their node binds the
-// conversation's topic only after the bus routed the message.
-func TestClusterJoinCatchUp(t *testing.T) {
-	c := newCluster(t, 2, testAMQP(), func(o *server.Options) {
-		if o.NodeID != "node2" {
+// slowBindOn makes node's bus bind conversation topics delay late.
+func slowBindOn(node string, delay time.Duration) func(*server.Options) {
+	return func(o *server.Options) {
+		if o.NodeID != node {
 			return
 		}
 		newBus := o.NewBus
 		o.NewBus = func(h event.Handler) (event.Bus, error) {
 			b, err := newBus(h)
-			return slowBind{Bus: b, delay: 400 * time.Millisecond}, err
+			return slowBind{Bus: b, delay: delay}, err
 		}
-	})
+	}
+}
+
+// TestClusterJoinCatchUp: a message sent into a conversation the moment a
+// member on another node joins it (a new direct chat, a group they were
+// added to) reaches them exactly once, though their node binds the
+// conversation's topic only after the bus routed the message.
+func TestClusterJoinCatchUp(t *testing.T) {
+	c := newCluster(t, 2, testAMQP(), slowBindOn("node2", 400*time.Millisecond))
 	n1, n2 := c.nodes[0], c.nodes[1]
 	alice, bob := n1.user("alice"), n2.user("bob")
 	bw := n2.dial(bob.Token)
@@ -293,16 +298,7 @@ func TestClusterJoinCatchUp(t *testing.T) {
 // gets the message exactly once, and their node runs one catch-up for the
 // event, not one per member (TestCatchUpCostIsFlat counts its queries).
 func TestClusterChannelCatchUpOneRead(t *testing.T) {
-	c := newCluster(t, 2, testAMQP(), func(o *server.Options) {
-		if o.NodeID != "node2" {
-			return
-		}
-		newBus := o.NewBus
-		o.NewBus = func(h event.Handler) (event.Bus, error) {
-			b, err := newBus(h)
-			return slowBind{Bus: b, delay: 400 * time.Millisecond}, err
-		}
-	})
+	c := newCluster(t, 2, testAMQP(), slowBindOn("node2", 400*time.Millisecond))
 	n1, n2 := c.nodes[0], c.nodes[1]
 	owner := n1.user("owner")
 	var g struct{ Group groupOut }
