@@ -467,7 +467,7 @@ func (h *Hub) deliver(ev event.Event) {
 	var recipients []int64
 	var targets []*Conn
 	var topics []string
-	var catches []catchReq
+	var catches []chat.CatchUpRequest
 	routes := len(ev.Join)+len(ev.Leave)+len(ev.JoinGroups)+len(ev.LeaveGroups) > 0
 	if ev.ViewersOnly && !routes && ev.Frame != nil {
 		h.mu.Lock()
@@ -492,7 +492,7 @@ func (h *Hub) deliver(ev event.Event) {
 	for _, uid := range recipients {
 		if routes {
 			if h.catchUp && len(ev.Join) > 0 {
-				if req := h.startCatchUp(uid, ev.Join, ev.Since); req.convs != nil {
+				if req := h.startCatchUp(uid, ev.Join, ev.Since); req.Convs != nil {
 					catches = append(catches, req)
 				}
 			}
@@ -543,11 +543,6 @@ func (h *Hub) deliver(ev event.Event) {
 
 type watchKey struct{ user, conv int64 }
 
-type catchReq struct {
-	user         int64
-	convs, since []int64
-}
-
 // watchAfter is how long a watch outlives its replay, for the bus's late
 // copies of replayed messages.
 const watchAfter = 10 * time.Second
@@ -555,8 +550,8 @@ const watchAfter = 10 * time.Second
 // startCatchUp opens a watch for each conversation uid joins that their
 // connections here were not routed to. Call it with h.mu held, before
 // route.
-func (h *Hub) startCatchUp(uid int64, join, since []int64) catchReq {
-	req := catchReq{user: uid}
+func (h *Hub) startCatchUp(uid int64, join, since []int64) chat.CatchUpRequest {
+	req := chat.CatchUpRequest{User: uid}
 	lu := h.users[uid]
 	for i, cid := range join {
 		k := watchKey{uid, cid}
@@ -564,12 +559,12 @@ func (h *Hub) startCatchUp(uid int64, join, since []int64) catchReq {
 			continue
 		}
 		h.watch[k] = make(map[int64]struct{})
-		req.convs = append(req.convs, cid)
+		req.Convs = append(req.Convs, cid)
 		seq := int64(0)
 		if i < len(since) {
 			seq = since[i]
 		}
-		req.since = append(req.since, seq)
+		req.Since = append(req.Since, seq)
 	}
 	return req
 }
@@ -591,12 +586,12 @@ func (h *Hub) replayed(uid, cid, msg int64) bool {
 // runCatchUp replays to each member of reqs (the members one event added
 // here) what the bus may not have brought them, skipping what it did, in
 // one read for them all; the watches close a while later.
-func (h *Hub) runCatchUp(reqs []catchReq) {
+func (h *Hub) runCatchUp(reqs []chat.CatchUpRequest) {
 	defer time.AfterFunc(watchAfter, func() {
 		h.mu.Lock()
 		for _, req := range reqs {
-			for _, cid := range req.convs {
-				delete(h.watch, watchKey{req.user, cid})
+			for _, cid := range req.Convs {
+				delete(h.watch, watchKey{req.User, cid})
 			}
 		}
 		h.mu.Unlock()
@@ -609,43 +604,44 @@ func (h *Hub) runCatchUp(reqs []catchReq) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	in := make([]chat.CatchUpRequest, len(reqs))
-	for i, req := range reqs {
-		in[i] = chat.CatchUpRequest{User: req.user, Convs: req.convs, Since: req.since}
-	}
 	h.m.catchUps.Inc()
-	missed, err := h.chat.CatchUp(ctx, in)
+	missed, err := h.chat.CatchUp(ctx, reqs)
 	if err != nil {
 		h.warn("catching up new members failed", "members", len(reqs), "err", err)
 		return
 	}
 	for uid, convs := range missed {
-		// a conversation's conversation.updated goes only with a message of
-		// it the bus has not brought
-		var send [][]byte
-		var conns []*Conn
-		h.mu.Lock()
-		for _, cu := range convs {
-			var msgs [][]byte
-			for _, m := range cu.Messages {
-				if !h.replayed(uid, cu.ID, m.ID) {
-					msgs = append(msgs, m.Frame)
-				}
-			}
-			if len(msgs) > 0 {
-				send = append(append(send, cu.Updated), msgs...)
-			}
-		}
-		if lu := h.users[uid]; lu != nil && len(send) > 0 {
-			for c := range lu.conns {
-				conns = append(conns, c)
+		h.replay(uid, convs)
+	}
+}
+
+// replay queues to uid's connections what the bus has not brought them of
+// convs: a conversation's conversation.updated goes only with a message of
+// it that is replayed.
+func (h *Hub) replay(uid int64, convs []chat.CatchUpConversation) {
+	var send [][]byte
+	var conns []*Conn
+	h.mu.Lock()
+	for _, cu := range convs {
+		var msgs [][]byte
+		for _, m := range cu.Messages {
+			if !h.replayed(uid, cu.ID, m.ID) {
+				msgs = append(msgs, m.Frame)
 			}
 		}
-		h.mu.Unlock()
-		for _, c := range conns {
-			for _, f := range send {
-				c.enqueue(f, false)
-			}
+		if len(msgs) > 0 {
+			send = append(append(send, cu.Updated), msgs...)
+		}
+	}
+	if lu := h.users[uid]; lu != nil && len(send) > 0 {
+		for c := range lu.conns {
+			conns = append(conns, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		for _, f := range send {
+			c.enqueue(f, false)
 		}
 	}
 }
