@@ -41,8 +41,8 @@ type Conn struct {
 	local bool
 	hub   *Hub
 	ws    *websocket.Conn
-	// raw, when set, is the socket under ws: the writer frames a batch
-	// itself and sends it in one write (wsframes.go)
+	// raw is the socket under ws (websocket.Accept always hijacks): the
+	// writer frames a batch itself and sends it in one write (wsframes.go)
 	raw *frameConn
 	me  chat.Actor
 	log *slog.Logger
@@ -202,22 +202,9 @@ func (c *Conn) take() [][]byte {
 func (c *Conn) writer(ctx context.Context) {
 	defer c.cancel() // unblocks the reader
 	write := func(frames ...[]byte) bool {
-		if c.raw != nil {
-			if err := c.raw.writeText(frames); err != nil {
-				c.close(websocket.StatusGoingAway, "write failed")
-				return false
-			}
-			c.hub.m.writes.Inc()
-			return true
-		}
-		// not hijacked (a test's server): the library writes each frame
-		wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
-		defer cancel()
-		for _, b := range frames {
-			if err := c.ws.Write(wctx, websocket.MessageText, b); err != nil {
-				c.close(websocket.StatusGoingAway, "write failed")
-				return false
-			}
+		if err := c.raw.writeText(frames); err != nil {
+			c.close(websocket.StatusGoingAway, "write failed")
+			return false
 		}
 		c.hub.m.writes.Inc()
 		return true
