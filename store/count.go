@@ -20,6 +20,21 @@ func WithQueryCount(ctx context.Context) (context.Context, *atomic.Int64) {
 	return context.WithValue(ctx, countKey{}, n), n
 }
 
+type roundTripKey struct{}
+
+// WithRoundTrips returns a context that counts the round trips made with
+// it: a statement on its own, or a batch of them.
+func WithRoundTrips(ctx context.Context) (context.Context, *atomic.Int64) {
+	n := new(atomic.Int64)
+	return context.WithValue(ctx, roundTripKey{}, n), n
+}
+
+func roundTrip(ctx context.Context) {
+	if n, ok := ctx.Value(roundTripKey{}).(*atomic.Int64); ok {
+		n.Add(1)
+	}
+}
+
 type counter struct{}
 
 func count(ctx context.Context) {
@@ -30,12 +45,14 @@ func count(ctx context.Context) {
 
 func (counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	count(ctx)
+	roundTrip(ctx)
 	return ctx
 }
 
 func (counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 func (counter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	roundTrip(ctx)
 	return ctx
 }
 

@@ -42,7 +42,8 @@ func (o *outbox) add(evs ...event.Event) {
 	}
 }
 
-// write stores the queued events in the transaction.
+// write stores the queued events as the transaction's last statement,
+// with its COMMIT when the transaction is piped.
 func (o *outbox) write(ctx context.Context, q *store.Queries) error {
 	if len(o.evs) == 0 {
 		return nil
@@ -55,7 +56,7 @@ func (o *outbox) write(ctx context.Context, q *store.Queries) error {
 		}
 		p.Topics[i], p.Payloads[i], p.MessageIds[i] = ev.Topic, b, ev.MessageID
 	}
-	ids, err := q.InsertOutbox(ctx, p)
+	ids, err := q.InsertOutboxCommit(ctx, p)
 	o.ids = ids
 	return err
 }
@@ -67,7 +68,7 @@ func (o *outbox) write(ctx context.Context, q *store.Queries) error {
 // answering never holds up a send.
 func (s *Service) change(ctx context.Context, fn func(q *store.Queries, ob *outbox) error) error {
 	var ob *outbox
-	err := s.db.InTx(ctx, func(q *store.Queries) error {
+	err := s.db.InPipedTx(ctx, func(q *store.Queries) error {
 		ob = &outbox{s: s} // a retried transaction starts over
 		if err := fn(q, ob); err != nil {
 			return err
