@@ -1,9 +1,18 @@
 // Package rabbitmq is the event.Bus of a cluster: one durable topic exchange,
 // and per node one exclusive, auto-delete queue bound to exactly the topics
 // its connections need, so each event reaches each interested node once.
+//
+// Events published together (the outbox hands over whatever committed
+// meanwhile) travel as one broker message, an envelope, routed by
+// envelopeKey to every node; each node keeps the events of the topics it
+// subscribed and drops the rest unread. The broker's cost is per message
+// (routing, queueing, the confirm, a write on each side), so under load an
+// envelope of n events costs about what one event did; a lone event still
+// goes by its topic, to the nodes that want it only.
 package rabbitmq
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,6 +73,16 @@ const (
 	// confirmsLate is how long confirms may be awaited before Ping reports
 	// the bus as down.
 	confirmsLate = 3 * time.Second
+)
+
+// The envelope: its routing key (bound by every node; no topic is named
+// so), its content type, and its bounds. Its body is one line per event:
+// the topic, a tab, and the event's JSON (which has no raw newline).
+const (
+	envelopeKey    = "envelope"
+	envelopeType   = "application/x-parley-events"
+	envelopeEvents = 256
+	envelopeBytes  = 1 << 20
 )
 
 // ErrDown means the broker is unreachable now; the bus is reconnecting.
@@ -132,6 +151,9 @@ func (b *Bus) connect() error {
 	if err := cons.Qos(512, 0, false); err != nil {
 		return fail(err)
 	}
+	if err := ctl.QueueBind(q.Name, envelopeKey, b.o.Exchange, false, nil); err != nil {
+		return fail(err)
+	}
 	b.mu.Lock()
 	topics := make([]string, 0, len(b.topics))
 	for t := range b.topics {
@@ -170,15 +192,44 @@ func (b *Bus) connect() error {
 
 func (b *Bus) consume(deliveries <-chan amqp.Delivery) {
 	for d := range deliveries {
-		var ev event.Event
-		if err := json.Unmarshal(d.Body, &ev); err != nil {
-			b.log.Warn("dropping a malformed event", "err", err)
+		if d.ContentType == envelopeType {
+			b.unpack(d.Body)
 			continue
 		}
-		if b.seen.add(ev.ID) {
-			continue // a republished duplicate
+		b.deliver(d.Body)
+	}
+}
+
+// deliver hands one event's JSON to the handler, once.
+func (b *Bus) deliver(body []byte) {
+	var ev event.Event
+	if err := json.Unmarshal(body, &ev); err != nil {
+		b.log.Warn("dropping a malformed event", "err", err)
+		return
+	}
+	if b.seen.add(ev.ID) {
+		return // a republished duplicate
+	}
+	b.h(ev)
+}
+
+// unpack delivers the events of an envelope whose topics this node
+// subscribed, in order; the others are not decoded.
+func (b *Bus) unpack(body []byte) {
+	for len(body) > 0 {
+		line, rest, _ := bytes.Cut(body, []byte{'\n'})
+		body = rest
+		topic, js, ok := bytes.Cut(line, []byte{'\t'})
+		if !ok {
+			b.log.Warn("dropping a malformed envelope line")
+			continue
 		}
-		b.h(ev)
+		b.mu.Lock()
+		want := b.topics[string(topic)]
+		b.mu.Unlock()
+		if want {
+			b.deliver(js)
+		}
 	}
 }
 
@@ -247,36 +298,80 @@ func (b *Bus) PublishAll(ctx context.Context, evs []event.Event) (int, error) {
 	key := new(byte)
 	b.waiting.Store(key, time.Now())
 	defer b.waiting.Delete(key)
-	dcs := make([]*amqp.DeferredConfirmation, 0, len(evs))
-	var sendErr error
-	for _, ev := range evs {
-		body, err := json.Marshal(ev)
-		if err != nil {
-			sendErr = err
-			break
-		}
-		dc, err := pub.PublishWithDeferredConfirmWithContext(ctx, b.o.Exchange, ev.Topic, false, false, amqp.Publishing{
-			ContentType: "application/json", MessageId: ev.ID, Body: body,
-		})
-		if err != nil {
-			sendErr = err
-			break
-		}
-		dcs = append(dcs, dc)
+	type sent struct {
+		dc     *amqp.DeferredConfirmation
+		events int
 	}
-	for i, dc := range dcs {
-		ok, err := dc.WaitContext(ctx)
+	var sends []sent
+	var sendErr error
+	for i := 0; i < len(evs); {
+		msg, n, err := publishing(evs[i:])
+		if err != nil {
+			sendErr = err
+			break
+		}
+		route := envelopeKey
+		if n == 1 {
+			route = evs[i].Topic
+		}
+		dc, err := pub.PublishWithDeferredConfirmWithContext(ctx, b.o.Exchange, route, false, false, msg)
+		if err != nil {
+			sendErr = err
+			break
+		}
+		sends = append(sends, sent{dc, n})
+		i += n
+	}
+	confirmed := 0
+	for _, s := range sends {
+		ok, err := s.dc.WaitContext(ctx)
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
 				b.broken("publish confirms overdue")
 			}
-			return i, err
+			return confirmed, err
 		}
 		if !ok {
-			return i, errors.New("rabbitmq: publish not confirmed")
+			return confirmed, errors.New("rabbitmq: publish not confirmed")
 		}
+		confirmed += s.events
 	}
-	return len(dcs), sendErr
+	return confirmed, sendErr
+}
+
+// publishing is the broker message of the first of evs, or of an envelope
+// of as many of them as fit, and how many it carries.
+func publishing(evs []event.Event) (amqp.Publishing, int, error) {
+	first, err := json.Marshal(evs[0])
+	if err != nil {
+		return amqp.Publishing{}, 0, err
+	}
+	if len(evs) == 1 {
+		return amqp.Publishing{ContentType: "application/json", MessageId: evs[0].ID, Body: first}, 1, nil
+	}
+	var body bytes.Buffer
+	add := func(ev event.Event, js []byte) {
+		body.WriteString(ev.Topic)
+		body.WriteByte('\t')
+		body.Write(js)
+		body.WriteByte('\n')
+	}
+	add(evs[0], first)
+	n := 1
+	for ; n < len(evs) && n < envelopeEvents; n++ {
+		js, err := json.Marshal(evs[n])
+		if err != nil {
+			break // the envelope ends before it; the next one reports it
+		}
+		if body.Len()+len(evs[n].Topic)+len(js)+2 > envelopeBytes {
+			break
+		}
+		add(evs[n], js)
+	}
+	if n == 1 { // the second did not fit: the first goes alone, by topic
+		return amqp.Publishing{ContentType: "application/json", MessageId: evs[0].ID, Body: first}, 1, nil
+	}
+	return amqp.Publishing{ContentType: envelopeType, MessageId: evs[0].ID, Body: body.Bytes()}, n, nil
 }
 
 // Subscribe binds topic to this node's queue, now (waiting at most

@@ -1,9 +1,11 @@
 package rabbitmq_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -81,5 +83,98 @@ func waitUp(t *testing.T, b *rabbitmq.Bus) {
 func TestBadURL(t *testing.T) {
 	if _, err := rabbitmq.New(context.Background(), rabbitmq.Options{URL: "http://nope"}, func(event.Event) {}); err == nil {
 		t.Fatal("a bad URL was accepted")
+	}
+}
+
+// TestEnvelope: events published together travel as one broker message to
+// every node, and each node keeps, in order and once, those of the topics
+// it subscribed; a lone event still goes by its topic.
+func TestEnvelope(t *testing.T) {
+	ctx := context.Background()
+	exchange := exchangeFor(t)
+	bus := func(node string, h event.Handler) *rabbitmq.Bus {
+		b, err := rabbitmq.New(ctx, rabbitmq.Options{URL: URL(), Node: node, Exchange: exchange}, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		waitUp(t, b)
+		return b
+	}
+	ra, rb := eventtest.NewRecorder(), eventtest.NewRecorder()
+	a, b := bus("a", ra.Handle), bus("b", rb.Handle)
+	p := bus("p", func(event.Event) {})
+	for _, topic := range []string{"c.1", "c.2"} {
+		if err := a.Subscribe(ctx, topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Subscribe(ctx, "c.2"); err != nil {
+		t.Fatal(err)
+	}
+
+	// a raw queue on the envelopes' key sees how they travel
+	conn, err := amqp.Dial(URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind(q.Name, "envelope", exchange, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ev := func(id, topic string) event.Event { return event.Event{ID: id, Origin: "p", Topic: topic} }
+	batch := []event.Event{ev("1", "c.1"), ev("2", "c.2"), ev("3", "c.3"), ev("4", "c.1")}
+	if n, err := p.PublishAll(ctx, batch); err != nil || n != 4 {
+		t.Fatalf("published %d: %v", n, err)
+	}
+	if n, err := p.PublishAll(ctx, batch); err != nil || n != 4 { // republished: dropped as copies
+		t.Fatalf("republished %d: %v", n, err)
+	}
+	if err := p.Publish(ctx, ev("5", "c.1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Publish(ctx, ev("6", "c.2")); err != nil {
+		t.Fatal(err)
+	}
+
+	ids := func(evs []event.Event) (out []string) {
+		for _, e := range evs {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	if got := ids(ra.WaitFor(t, 5)); fmt.Sprint(got) != "[1 2 4 5 6]" {
+		t.Fatalf("node a got %v, want [1 2 4 5 6]", got)
+	}
+	if got := ids(rb.WaitFor(t, 2)); fmt.Sprint(got) != "[2 6]" {
+		t.Fatalf("node b got %v, want [2 6]", got)
+	}
+	// the envelopes were two broker messages (the lone events went by topic)
+	for i := range 2 {
+		select {
+		case d := <-raw:
+			if d.ContentType != "application/x-parley-events" || bytes.Count(d.Body, []byte("\n")) != 4 {
+				t.Fatalf("envelope %d: %q, %q", i, d.ContentType, d.Body)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("envelope %d never came", i)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	if len(ra.Events()) != 5 || len(rb.Events()) != 2 || len(raw) != 0 {
+		t.Fatalf("more came: a %d, b %d, raw %d", len(ra.Events()), len(rb.Events()), len(raw))
 	}
 }
