@@ -55,6 +55,7 @@ func (o *outbox) write(ctx context.Context, q *store.Queries) error {
 			return err
 		}
 		p.Topics[i], p.Payloads[i], p.MessageIds[i] = ev.Topic, b, ev.MessageID
+		o.evs[i].Encoded = b // published as stored
 	}
 	ids, err := q.InsertOutboxCommit(ctx, p)
 	o.ids = ids
@@ -297,6 +298,7 @@ func (s *Service) sweepOutbox() {
 				done = append(done, row.ID)
 				continue
 			}
+			ev.Encoded = row.Payload
 			evs, ids = append(evs, ev), append(ids, row.ID)
 		}
 		// Published inside the transaction on purpose: its row locks (FOR

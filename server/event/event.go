@@ -56,6 +56,10 @@ type Event struct {
 	// it beside the event, so deleting the message erases its waiting
 	// events. It does not travel.
 	MessageID int64 `json:"-"`
+	// Encoded is the event's JSON when the outbox already made it (it is
+	// the outbox row's payload): a bus that sends JSON sends it as is
+	// instead of encoding the event again. It does not travel.
+	Encoded []byte `json:"-"`
 	// Created is the message a message.created frame carries: a node that
 	// replays a conversation to a member who just joined it drops the bus's
 	// copy of a message it replayed.

@@ -339,10 +339,18 @@ func (b *Bus) PublishAll(ctx context.Context, evs []event.Event) (int, error) {
 	return confirmed, sendErr
 }
 
+// encode is an event's JSON: the outbox's, or made now.
+func encode(ev event.Event) ([]byte, error) {
+	if ev.Encoded != nil {
+		return ev.Encoded, nil
+	}
+	return json.Marshal(ev)
+}
+
 // publishing is the broker message of the first of evs, or of an envelope
 // of as many of them as fit, and how many it carries.
 func publishing(evs []event.Event) (amqp.Publishing, int, error) {
-	first, err := json.Marshal(evs[0])
+	first, err := encode(evs[0])
 	if err != nil {
 		return amqp.Publishing{}, 0, err
 	}
@@ -359,7 +367,7 @@ func publishing(evs []event.Event) (amqp.Publishing, int, error) {
 	add(evs[0], first)
 	n := 1
 	for ; n < len(evs) && n < envelopeEvents; n++ {
-		js, err := json.Marshal(evs[n])
+		js, err := encode(evs[n])
 		if err != nil {
 			break // the envelope ends before it; the next one reports it
 		}
