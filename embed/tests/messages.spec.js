@@ -40,8 +40,13 @@ test('edit, delete, reply, react and mention in a direct chat, live', async ({ b
   // edit in place with Up; the other browser sees it, with the history
   await say(a, 'Lets meat at 10')
   await expect(bubble(a, 'Lets meat')).toBeVisible()
-  await a.getByRole('textbox', { name: 'Message' }).press('ArrowUp')
+  // Up edits nothing while the send is on its way, then the new message
   const box = a.getByRole('textbox', { name: 'Edit message' })
+  await expect(async () => {
+    await a.getByRole('textbox', { name: 'Message' }).press('ArrowUp')
+    await expect(box).toBeVisible({ timeout: 500 })
+  }).toPass()
+  await expect(box).toHaveValue('Lets meat at 10')
   await box.fill("Let's meet at 10")
   await box.press('Enter')
   await expect(bubble(b, "Let's meet at 10")).toBeVisible()
