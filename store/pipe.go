@@ -81,13 +81,22 @@ func (p *pipeTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	return br
 }
 
-func (p *pipeTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if p.tx != nil && !p.committed {
-		return p.tx.Exec(ctx, sql, args...)
-	}
+// open reports whether the transaction has begun and not committed:
+// statements then go to it directly.
+func (p *pipeTx) open() bool { return p.tx != nil && !p.committed }
+
+// lone sends one statement as a batch, so that the BEGIN travels with it.
+func (p *pipeTx) lone(ctx context.Context, sql string, args []any) pgx.BatchResults {
 	b := &pgx.Batch{}
 	b.Queue(sql, args...)
-	br := p.SendBatch(ctx, b)
+	return p.SendBatch(ctx, b)
+}
+
+func (p *pipeTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if p.open() {
+		return p.tx.Exec(ctx, sql, args...)
+	}
+	br := p.lone(ctx, sql, args)
 	ct, err := br.Exec()
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -96,12 +105,10 @@ func (p *pipeTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 }
 
 func (p *pipeTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if p.tx != nil && !p.committed {
+	if p.open() {
 		return p.tx.Query(ctx, sql, args...)
 	}
-	b := &pgx.Batch{}
-	b.Queue(sql, args...)
-	br := p.SendBatch(ctx, b)
+	br := p.lone(ctx, sql, args)
 	rows, err := br.Query()
 	if err != nil {
 		br.Close()
