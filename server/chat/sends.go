@@ -31,7 +31,7 @@ import (
 
 const (
 	sendWorkers  = 1   // batches in flight at once
-	maxSendBatch = 128 // messages per transaction
+	maxSendBatch = 256 // messages per transaction: with one worker, the most a node commits per cycle
 )
 
 type sendReq struct {
