@@ -201,9 +201,17 @@ CREATE UNIQUE INDEX messages_client_id ON messages (conversation_id, sender_id, 
 -- /sync: what changed after it was sent, per conversation
 CREATE INDEX messages_updated ON messages (conversation_id, updated_xid) WHERE updated_xid IS NOT NULL;
 -- search (docs/protocol.md, Search): trigrams for scripts written without
--- spaces and for substrings; words are in message_words
+-- spaces and for substrings; words are in message_words.
+--
+-- A send adds its entries to the GIN indexes' pending lists (fast update),
+-- and a node's upkeep (CleanSearchPending, every second) moves them into
+-- the indexes proper. The limit is the backstop: when a list outgrows it,
+-- the send that did merges it, holding up every send queued behind it
+-- (with the default 4 MB, stalls of up to 160 ms at 3,000 messages a
+-- second, docs/benchmarks.md); 16 MB is five seconds of that rate.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX messages_trigrams ON messages USING gin (body gin_trgm_ops) WHERE NOT deleted;
+CREATE INDEX messages_trigrams ON messages USING gin (body gin_trgm_ops)
+    WITH (gin_pending_list_limit = 16384) WHERE NOT deleted;
 
 -- The words of every message that is not deleted, for search: the simple
 -- configuration (no language's stemming), written by the send (SendMessage)
@@ -217,7 +225,8 @@ CREATE TABLE message_words (
     sender_id       bigint   NOT NULL,
     words           tsvector NOT NULL
 );
-CREATE INDEX message_words_words ON message_words USING gin (words);
+CREATE INDEX message_words_words ON message_words USING gin (words)
+    WITH (gin_pending_list_limit = 16384); -- as messages_trigrams
 -- an edit replaces the words, a delete (a tombstone) takes them away; other
 -- changes (a reaction, a thumbnail) fire nothing
 CREATE FUNCTION parley_words_changed() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -263,3 +263,12 @@ CROSS JOIN LATERAL (
     LIMIT @lim::int
 ) x
 ORDER BY j.user_id, x.conversation_id, x.seq;
+
+-- name: CleanSearchPending :one
+-- Moves the entries that sends put in the search indexes' pending lists
+-- (GIN's fast update) into the indexes proper, off the send path (see
+-- schema.sql, messages_trigrams). One node at a time: -1 is another node
+-- at it, else the pages cleaned.
+SELECT CASE WHEN pg_try_advisory_xact_lock(@lock_id::bigint)
+    THEN gin_clean_pending_list('messages_trigrams'::regclass) + gin_clean_pending_list('message_words_words'::regclass)
+    ELSE -1 END::bigint AS pages;

@@ -39,6 +39,10 @@ func pgCode(err error) string {
 	return ""
 }
 
+// IsInsufficientPrivilege reports whether the database user may not do
+// what it asked (such as maintain an index it does not own).
+func IsInsufficientPrivilege(err error) bool { return pgCode(err) == "42501" }
+
 // IsDeadlock reports whether err is a deadlock PostgreSQL broke by aborting
 // this transaction; retrying is safe.
 func IsDeadlock(err error) bool { return pgCode(err) == "40P01" }

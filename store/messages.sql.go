@@ -120,6 +120,23 @@ func (q *Queries) CheckSend(ctx context.Context, arg CheckSendParams) (CheckSend
 	return i, err
 }
 
+const cleanSearchPending = `-- name: CleanSearchPending :one
+SELECT CASE WHEN pg_try_advisory_xact_lock($1::bigint)
+    THEN gin_clean_pending_list('messages_trigrams'::regclass) + gin_clean_pending_list('message_words_words'::regclass)
+    ELSE -1 END::bigint AS pages
+`
+
+// Moves the entries that sends put in the search indexes' pending lists
+// (GIN's fast update) into the indexes proper, off the send path (see
+// schema.sql, messages_trigrams). One node at a time: -1 is another node
+// at it, else the pages cleaned.
+func (q *Queries) CleanSearchPending(ctx context.Context, lockID int64) (int64, error) {
+	row := q.db.QueryRow(ctx, cleanSearchPending, lockID)
+	var pages int64
+	err := row.Scan(&pages)
+	return pages, err
+}
+
 const deleteMentions = `-- name: DeleteMentions :exec
 DELETE FROM mentions WHERE message_id = $1
 `

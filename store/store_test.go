@@ -164,3 +164,37 @@ func TestGetOrCreateSecretRacingInsert(t *testing.T) {
 		t.Fatalf("got %q, %v; want the first node's secret", r.v, r.err)
 	}
 }
+
+// CleanSearchPending merges what sends left in the search indexes' pending
+// lists, and stands aside (-1) while another node holds its lock.
+func TestCleanSearchPending(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.New(t)
+	const lock = 424242
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO users (username, display_name, password_hash) VALUES ('a', 'A', 'x');
+		INSERT INTO conversations (kind, direct_key, last_seq) VALUES ('direct', '1:1', 40);
+		INSERT INTO messages (conversation_id, seq, sender_id, client_id, body)
+		SELECT 1, g, 1, 'c' || g, 'a message of some words, number ' || g FROM generate_series(1, 40) g;
+		INSERT INTO message_words (message_id, conversation_id, seq, sender_id, words)
+		SELECT id, conversation_id, seq, sender_id, to_tsvector('simple', body) FROM messages`); err != nil {
+		t.Fatal(err)
+	}
+	if pages, err := db.CleanSearchPending(ctx, lock); err != nil || pages < 2 {
+		t.Fatalf("first clean: %d pages, %v; want both indexes' pending pages", pages, err)
+	}
+	if pages, err := db.CleanSearchPending(ctx, lock); err != nil || pages != 0 {
+		t.Fatalf("second clean: %d pages, %v; want 0", pages, err)
+	}
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(lock)); err != nil {
+		t.Fatal(err)
+	}
+	if pages, err := db.CleanSearchPending(ctx, lock); err != nil || pages != -1 {
+		t.Fatalf("clean while another holds the lock: %d, %v; want -1", pages, err)
+	}
+}

@@ -182,6 +182,7 @@ func New(o Options) *Service {
 	s.workersWG.Go(s.filesWork.run)
 	s.workersWG.Go(s.previewWork.run)
 	s.workersWG.Go(s.runPush)
+	s.workersWG.Go(s.runSearchUpkeep)
 	return s
 }
 
