@@ -193,15 +193,20 @@ func (q *Queries) ListBots(ctx context.Context, ownerID *int64) ([]User, error) 
 }
 
 const listPresenceWatchers = `-- name: ListPresenceWatchers :many
-SELECT w.id AS user_id, w.presence_visibility FROM users u
-JOIN users w ON w.id IN (
-    SELECT c.owner_id FROM contacts c JOIN contacts back ON back.owner_id = c.user_id AND back.user_id = c.owner_id
-    WHERE c.user_id = u.id
+WITH subject AS (
+    SELECT s.id, s.presence_visibility FROM users s WHERE s.id = $1 AND s.presence_visibility <> 'nobody'
+), ids AS (
+    SELECT c.owner_id AS id FROM subject u
+    JOIN contacts c ON c.user_id = u.id
+    JOIN contacts back ON back.owner_id = u.id AND back.user_id = c.owner_id
     UNION
-    SELECT a.user_id FROM members a JOIN members b ON b.conversation_id = a.conversation_id
-    JOIN conversations cv ON cv.id = a.conversation_id AND cv.kind = 'direct'
-    WHERE b.user_id = u.id AND a.user_id <> u.id AND a.has_sent AND b.has_sent AND u.presence_visibility = 'shared')
-WHERE u.id = $1 AND u.presence_visibility <> 'nobody'
+    SELECT a.user_id FROM subject u
+    JOIN members b ON b.user_id = u.id AND b.has_sent
+    JOIN conversations cv ON cv.id = b.conversation_id AND cv.kind = 'direct'
+    JOIN members a ON a.conversation_id = b.conversation_id AND a.user_id <> u.id AND a.has_sent
+    WHERE u.presence_visibility = 'shared'
+)
+SELECT w.id AS user_id, w.presence_visibility FROM ids JOIN users w ON w.id = ids.id
 `
 
 type ListPresenceWatchersRow struct {
@@ -212,7 +217,9 @@ type ListPresenceWatchersRow struct {
 // Who may see @user_id's presence one by one (the groups they share are
 // told at once, on the group's topic): mutual contacts and, with the
 // setting "shared", direct-chat peers where both have written. With each,
-// their own setting (a "nobody" sees no last_seen).
+// their own setting (a "nobody" sees no last_seen). The watcher ids are
+// found from @user_id's own rows first and the users joined by key, so the
+// cost follows the watchers, not the number of users on the install.
 func (q *Queries) ListPresenceWatchers(ctx context.Context, userID int64) ([]ListPresenceWatchersRow, error) {
 	rows, err := q.db.Query(ctx, listPresenceWatchers, userID)
 	if err != nil {

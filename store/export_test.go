@@ -1,0 +1,4 @@
+package store
+
+// The statement text, for tests that read its plan.
+const ListPresenceWatchersSQL = listPresenceWatchers
