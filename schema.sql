@@ -143,6 +143,9 @@ CREATE TABLE members (
     delivered_seq   bigint      NOT NULL DEFAULT 0,
     read_seq        bigint      NOT NULL DEFAULT 0,
     cleared_seq     bigint      NOT NULL DEFAULT 0,
+    -- the conversation's last_seq when the member joined it: what was sent
+    -- before is history they may read, never unread for them
+    joined_seq      bigint      NOT NULL DEFAULT 0,
     pinned          boolean     NOT NULL DEFAULT false,
     archived        boolean     NOT NULL DEFAULT false,
     muted           boolean     NOT NULL DEFAULT false,
@@ -200,6 +203,8 @@ CREATE UNIQUE INDEX messages_conversation_seq ON messages (conversation_id, seq)
 CREATE UNIQUE INDEX messages_client_id ON messages (conversation_id, sender_id, client_id);
 -- /sync: what changed after it was sent, per conversation
 CREATE INDEX messages_updated ON messages (conversation_id, updated_xid) WHERE updated_xid IS NOT NULL;
+-- mention_count's @all part (member_conversations): the few such messages
+CREATE INDEX messages_mention_all ON messages (conversation_id, seq) WHERE mention_all;
 -- search (docs/protocol.md, Search): trigrams for scripts written without
 -- spaces and for substrings; words are in message_words.
 --
@@ -485,7 +490,7 @@ CREATE VIEW member_conversations AS
 SELECT
     m.user_id AS member_id,
     c.id, c.kind, c.group_id, c.name, c.last_seq, c.updated_at,
-    m.delivered_seq, m.read_seq, m.cleared_seq, m.pinned, m.archived, m.muted, m.hidden,
+    m.delivered_seq, m.read_seq, m.cleared_seq, m.joined_seq, m.pinned, m.archived, m.muted, m.hidden,
     -- a channel has no peer: zero values
     coalesce(peer.user_id, 0)::bigint       AS peer_id,
     coalesce(peer.username, '')::text       AS peer_username,
@@ -503,17 +508,20 @@ SELECT
     lm.deleted        AS last_deleted,
     lm.version        AS last_version,
     lm.reply_to_seq   AS last_reply_to_seq,
-    -- what is unread and what mentions the member: ranges above the read
-    -- watermark, as cheap as the unread messages are few
-    (SELECT count(*) FROM messages x
-     WHERE x.conversation_id = c.id AND x.seq > GREATEST(m.read_seq, m.cleared_seq)
-       AND x.sender_id <> m.user_id AND NOT x.deleted)::bigint AS unread_count,
-    ((SELECT count(*) FROM mentions mn JOIN messages x ON x.id = mn.message_id
-      WHERE mn.user_id = m.user_id AND mn.conversation_id = c.id AND mn.seq > GREATEST(m.read_seq, m.cleared_seq)
-        AND x.sender_id <> m.user_id AND NOT x.mention_all)
-     + (SELECT count(*) FROM messages x
-        WHERE x.conversation_id = c.id AND x.seq > GREATEST(m.read_seq, m.cleared_seq)
-          AND x.mention_all AND x.sender_id <> m.user_id))::bigint AS mention_count,
+    -- what is unread and what mentions the member: messages from others
+    -- above the read watermark and above where the member joined, counted
+    -- up to 1000 (docs/protocol.md, unread_count), so that a member who has
+    -- not looked for a year costs what one who looked yesterday does
+    (SELECT count(*) FROM (SELECT 1 FROM messages x
+     WHERE x.conversation_id = c.id AND x.seq > GREATEST(m.read_seq, m.cleared_seq, m.joined_seq)
+       AND x.sender_id <> m.user_id AND NOT x.deleted LIMIT 1000) u)::bigint AS unread_count,
+    LEAST(1000,
+      (SELECT count(*) FROM (SELECT 1 FROM mentions mn JOIN messages x ON x.id = mn.message_id
+       WHERE mn.user_id = m.user_id AND mn.conversation_id = c.id AND mn.seq > GREATEST(m.read_seq, m.cleared_seq, m.joined_seq)
+         AND x.sender_id <> m.user_id AND NOT x.mention_all AND NOT x.deleted LIMIT 1000) u)
+      + (SELECT count(*) FROM (SELECT 1 FROM messages x
+         WHERE x.conversation_id = c.id AND x.seq > GREATEST(m.read_seq, m.cleared_seq, m.joined_seq)
+           AND x.mention_all AND x.sender_id <> m.user_id AND NOT x.deleted LIMIT 1000) u))::bigint AS mention_count,
     (CASE WHEN c.kind = 'direct' THEN 2
           ELSE (SELECT g.member_count FROM groups g WHERE g.id = c.group_id) END)::bigint AS member_count,
     m.change_xid AS member_change_xid,

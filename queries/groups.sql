@@ -71,10 +71,11 @@ SELECT count(*) FROM removed;
 
 -- name: JoinGroupChannels :exec
 -- New group members join every channel, and are back in what they had
--- lost: their removal tombstones go.
+-- lost: their removal tombstones go. What the channels hold already is
+-- history to them, not unread (joined_seq).
 WITH joined AS (
-    INSERT INTO members (conversation_id, user_id)
-    SELECT c.id, u.id FROM conversations c CROSS JOIN unnest(@user_ids::bigint[]) AS u(id)
+    INSERT INTO members (conversation_id, user_id, joined_seq)
+    SELECT c.id, u.id, c.last_seq FROM conversations c CROSS JOIN unnest(@user_ids::bigint[]) AS u(id)
     WHERE c.group_id = @group_id::bigint
     ON CONFLICT (conversation_id, user_id) DO NOTHING
     RETURNING conversation_id, user_id

@@ -466,3 +466,50 @@ func TestReceiptsNotPushedInLargeChannels(t *testing.T) {
 		t.Fatalf("%d receipts, want 101", len(rec.Receipts))
 	}
 }
+
+// Whoever joins a group later finds its channels' history readable but not
+// unread, and what is sent after they joined counts as usual; the members
+// who were there all along keep their counts.
+func TestJoiningLaterMakesHistoryNotUnread(t *testing.T) {
+	ge := newGroup(t)
+	e := ge.e
+	gen := ge.general()
+	ge.member.say(gen, "before anyone new")
+	ge.admin.say(gen, "@all an announcement")
+	ge.member.say(gen, "still before")
+
+	added, invited := e.user("added"), e.user("invited")
+	ge.admin.must(201, "POST", ge.path("/members"), map[string]any{"user_id": added.ID})
+	var inv struct{ Code string }
+	ge.admin.must(201, "POST", ge.path("/invites"), map[string]any{}).decode(t, &inv)
+	invited.must(200, "POST", "/api/v1/invites/"+url.PathEscape(inv.Code)+"/accept", nil)
+
+	for _, u := range []*user{added, invited} {
+		c := u.conversation(gen)
+		if c.JoinedSeq != 3 || c.ReadSeq != 0 || c.UnreadCount != 0 || c.MentionCount != 0 {
+			t.Fatalf("%s just joined: %+v; want joined_seq 3, read_seq 0, nothing unread", u.Username, c)
+		}
+		var page struct{ Messages []message }
+		u.must(200, "GET", fmt.Sprintf("/api/v1/conversations/%d/messages", gen), nil).decode(t, &page)
+		if len(page.Messages) != 3 {
+			t.Fatalf("%s reads %d messages of the history; want 3", u.Username, len(page.Messages))
+		}
+	}
+	if c := ge.owner.conversation(gen); c.JoinedSeq != 0 || c.UnreadCount != 3 || c.MentionCount != 1 {
+		t.Fatalf("the owner's view: %+v; want 3 unread, 1 mention", c)
+	}
+
+	ge.member.say(gen, "@all welcome")
+	for _, u := range []*user{added, invited} {
+		if c := u.conversation(gen); c.UnreadCount != 1 || c.MentionCount != 1 {
+			t.Fatalf("%s after a message: %+v; want 1 unread, 1 mention", u.Username, c)
+		}
+	}
+	// a new channel's members all start at its beginning
+	var second struct{ Conversation conversation }
+	ge.owner.must(201, "POST", ge.path("/channels"), map[string]any{"name": "second"}).decode(t, &second)
+	ge.member.say(second.Conversation.ID, "first words")
+	if c := added.conversation(second.Conversation.ID); c.JoinedSeq != 0 || c.UnreadCount != 1 {
+		t.Fatalf("a channel made after joining: %+v; want joined_seq 0, 1 unread", c)
+	}
+}

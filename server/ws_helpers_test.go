@@ -218,6 +218,8 @@ type conversation struct {
 	Archived         bool     `json:"archived"`
 	Muted            bool     `json:"muted"`
 	ClearedSeq       int64    `json:"cleared_seq"`
+	JoinedSeq        int64    `json:"joined_seq"`
+	MentionCount     int64    `json:"mention_count"`
 	PeerDeliveredSeq *int64   `json:"peer_delivered_seq"`
 	PeerReadSeq      *int64   `json:"peer_read_seq"`
 	MemberCount      int64    `json:"member_count"`

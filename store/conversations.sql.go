@@ -75,7 +75,7 @@ func (q *Queries) GetDirectByKey(ctx context.Context, directKey *string) (int64,
 }
 
 const getMember = `-- name: GetMember :one
-SELECT conversation_id, user_id, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, has_sent, joined_at, change_xid, notify FROM members WHERE conversation_id = $1 AND user_id = $2
+SELECT conversation_id, user_id, delivered_seq, read_seq, cleared_seq, joined_seq, pinned, archived, muted, hidden, has_sent, joined_at, change_xid, notify FROM members WHERE conversation_id = $1 AND user_id = $2
 `
 
 type GetMemberParams struct {
@@ -92,6 +92,7 @@ func (q *Queries) GetMember(ctx context.Context, arg GetMemberParams) (Member, e
 		&i.DeliveredSeq,
 		&i.ReadSeq,
 		&i.ClearedSeq,
+		&i.JoinedSeq,
 		&i.Pinned,
 		&i.Archived,
 		&i.Muted,
@@ -133,7 +134,7 @@ func (q *Queries) GetMemberAudience(ctx context.Context, arg GetMemberAudiencePa
 }
 
 const listConversations = `-- name: ListConversations :many
-SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify, peer_bot, peer_role, peer_deactivated FROM member_conversations mc
+SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, joined_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify, peer_bot, peer_role, peer_deactivated FROM member_conversations mc
 WHERE mc.member_id = $1
   AND ($2::bigint IS NULL OR mc.id = $2)
   AND ($3::bigint IS NULL OR mc.group_id = $3)
@@ -182,6 +183,7 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 			&i.DeliveredSeq,
 			&i.ReadSeq,
 			&i.ClearedSeq,
+			&i.JoinedSeq,
 			&i.Pinned,
 			&i.Archived,
 			&i.Muted,
@@ -224,7 +226,7 @@ func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsPa
 }
 
 const listGroupConversations = `-- name: ListGroupConversations :many
-SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify, peer_bot, peer_role, peer_deactivated FROM member_conversations mc
+SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, joined_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify, peer_bot, peer_role, peer_deactivated FROM member_conversations mc
 WHERE mc.group_id = $1::bigint AND mc.member_id = ANY($2::bigint[])
 ORDER BY mc.member_id, mc.id
 `
@@ -256,6 +258,7 @@ func (q *Queries) ListGroupConversations(ctx context.Context, arg ListGroupConve
 			&i.DeliveredSeq,
 			&i.ReadSeq,
 			&i.ClearedSeq,
+			&i.JoinedSeq,
 			&i.Pinned,
 			&i.Archived,
 			&i.Muted,
@@ -298,7 +301,7 @@ func (q *Queries) ListGroupConversations(ctx context.Context, arg ListGroupConve
 }
 
 const listMemberViews = `-- name: ListMemberViews :many
-SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify, peer_bot, peer_role, peer_deactivated FROM member_conversations mc
+SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, joined_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify, peer_bot, peer_role, peer_deactivated FROM member_conversations mc
 WHERE (mc.member_id, mc.id) IN (SELECT unnest($1::bigint[]), unnest($2::bigint[]))
 ORDER BY mc.member_id, mc.id
 `
@@ -331,6 +334,7 @@ func (q *Queries) ListMemberViews(ctx context.Context, arg ListMemberViewsParams
 			&i.DeliveredSeq,
 			&i.ReadSeq,
 			&i.ClearedSeq,
+			&i.JoinedSeq,
 			&i.Pinned,
 			&i.Archived,
 			&i.Muted,

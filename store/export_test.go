@@ -2,3 +2,5 @@ package store
 
 // The statement text, for tests that read its plan.
 const ListPresenceWatchersSQL = listPresenceWatchers
+
+const ListConversationsSQL = listConversations

@@ -333,8 +333,8 @@ func (q *Queries) GetSharedGroup(ctx context.Context, id int64) (Group, error) {
 
 const joinGroupChannels = `-- name: JoinGroupChannels :exec
 WITH joined AS (
-    INSERT INTO members (conversation_id, user_id)
-    SELECT c.id, u.id FROM conversations c CROSS JOIN unnest($2::bigint[]) AS u(id)
+    INSERT INTO members (conversation_id, user_id, joined_seq)
+    SELECT c.id, u.id, c.last_seq FROM conversations c CROSS JOIN unnest($2::bigint[]) AS u(id)
     WHERE c.group_id = $1::bigint
     ON CONFLICT (conversation_id, user_id) DO NOTHING
     RETURNING conversation_id, user_id
@@ -352,7 +352,8 @@ type JoinGroupChannelsParams struct {
 }
 
 // New group members join every channel, and are back in what they had
-// lost: their removal tombstones go.
+// lost: their removal tombstones go. What the channels hold already is
+// history to them, not unread (joined_seq).
 func (q *Queries) JoinGroupChannels(ctx context.Context, arg JoinGroupChannelsParams) error {
 	_, err := q.db.Exec(ctx, joinGroupChannels, arg.GroupID, arg.UserIds)
 	return err

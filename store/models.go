@@ -117,6 +117,7 @@ type Member struct {
 	DeliveredSeq   int64
 	ReadSeq        int64
 	ClearedSeq     int64
+	JoinedSeq      int64
 	Pinned         bool
 	Archived       bool
 	Muted          bool
@@ -138,6 +139,7 @@ type MemberConversation struct {
 	DeliveredSeq          int64
 	ReadSeq               int64
 	ClearedSeq            int64
+	JoinedSeq             int64
 	Pinned                bool
 	Archived              bool
 	Muted                 bool

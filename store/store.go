@@ -17,7 +17,7 @@ import (
 
 // SchemaVersion is the schema this binary brings in schema.sql; the steps
 // in migrations/ (NNN.sql brings version NNN) upgrade an older database.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // viewsMarker starts the part of schema.sql that an upgrade re-creates.
 const viewsMarker = "-- @views"

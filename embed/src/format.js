@@ -39,6 +39,11 @@ export function plural(n, one, many = one + 's') {
   return `${n} ${n === 1 ? one : many}`
 }
 
+// count is an unread badge: the server counts up to 1000, shown as "999+".
+export function count(n) {
+  return n > 999 ? '999+' : String(n)
+}
+
 // bytes says "512 B", "1.5 KB", "20 MB".
 export function bytes(n) {
   if (n < 1024) return `${n} B`

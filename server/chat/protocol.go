@@ -124,6 +124,7 @@ type Conversation struct {
 	Muted            bool      `json:"muted"`
 	Notify           string    `json:"notify"`
 	ClearedSeq       int64     `json:"cleared_seq"`
+	JoinedSeq        int64     `json:"joined_seq"`
 	PeerDeliveredSeq *int64    `json:"peer_delivered_seq,omitempty"`
 	PeerReadSeq      *int64    `json:"peer_read_seq,omitempty"`
 	MemberCount      int64     `json:"member_count"`
@@ -134,7 +135,7 @@ func conversationJSON(r store.MemberConversation) Conversation {
 	c := Conversation{
 		ID: r.ID, Kind: r.Kind, LastSeq: r.LastSeq, DeliveredSeq: r.DeliveredSeq, ReadSeq: r.ReadSeq,
 		UnreadCount: r.UnreadCount, MentionCount: r.MentionCount, Pinned: r.Pinned, Archived: r.Archived, Muted: r.Muted,
-		Notify: r.Notify, ClearedSeq: r.ClearedSeq, MemberCount: r.MemberCount, UpdatedAt: r.UpdatedAt.UTC(),
+		Notify: r.Notify, ClearedSeq: r.ClearedSeq, JoinedSeq: r.JoinedSeq, MemberCount: r.MemberCount, UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if r.Kind == "direct" {
 		c.Peer = &User{ID: r.PeerID, Username: r.PeerUsername, DisplayName: r.PeerDisplayName, CreatedAt: r.PeerCreatedAt.UTC(), Bot: r.PeerBot,

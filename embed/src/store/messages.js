@@ -139,7 +139,7 @@ export function readers(convId, seq) {
 function countUnread(c) {
   if (c.read_seq >= c.last_seq) return 0
   const m = state.messages[c.id]
-  const from = Math.max(c.read_seq, c.cleared_seq || 0)
+  const from = Math.max(c.read_seq, c.cleared_seq || 0, c.joined_seq || 0)
   if (m && m.list.length && m.list[0].seq <= from + 1) {
     return m.list.filter((x) => x.seq > from && x.sender_id !== state.user.id).length
   }
@@ -227,7 +227,7 @@ export function typingNames(convId) {
 export async function openConversation(convId) {
   state.openId = convId
   const c = state.conversations[convId] || (await fetchConversation(convId))
-  const readBefore = Math.max(c.read_seq, c.cleared_seq || 0)
+  const readBefore = Math.max(c.read_seq, c.cleared_seq || 0, c.joined_seq || 0)
   const m = messageBucket(convId)
   if (!m.loaded) {
     const out = await ep.getMessages(convId, { limit: 50 })
