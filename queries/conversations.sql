@@ -1,11 +1,12 @@
 -- name: ListConversations :many
 -- The caller's conversations as the protocol's Conversation, in one query:
--- the list (hidden ones left out), one conversation, or what changed since a
--- sync cursor (hidden ones included, so a client can drop them).
+-- the list (hidden ones left out), one conversation, the channels of some
+-- groups, or what changed since a sync cursor (hidden ones included, so a
+-- client can drop them).
 SELECT * FROM member_conversations mc
 WHERE mc.member_id = @user_id
   AND (sqlc.narg(conversation_id)::bigint IS NULL OR mc.id = sqlc.narg(conversation_id))
-  AND (sqlc.narg(group_id)::bigint IS NULL OR mc.group_id = sqlc.narg(group_id))
+  AND (sqlc.narg(group_ids)::bigint[] IS NULL OR mc.group_id = ANY(sqlc.narg(group_ids)::bigint[]))
   AND (@include_hidden::boolean OR NOT mc.hidden)
   AND (sqlc.narg(since)::text IS NULL
        OR parley_changed_since(mc.member_change_xid, sqlc.narg(since))

@@ -137,7 +137,7 @@ const listConversations = `-- name: ListConversations :many
 SELECT member_id, id, kind, group_id, name, last_seq, updated_at, delivered_seq, read_seq, cleared_seq, joined_seq, pinned, archived, muted, hidden, peer_id, peer_username, peer_display_name, peer_created_at, peer_delivered_seq, peer_read_seq, peer_alias, last_id, last_sender_id, last_client_id, last_body, last_created_at, last_edited_at, last_deleted, last_version, last_reply_to_seq, unread_count, mention_count, member_count, member_change_xid, conversation_change_xid, peer_change_xid, notify, peer_bot, peer_role, peer_deactivated FROM member_conversations mc
 WHERE mc.member_id = $1
   AND ($2::bigint IS NULL OR mc.id = $2)
-  AND ($3::bigint IS NULL OR mc.group_id = $3)
+  AND ($3::bigint[] IS NULL OR mc.group_id = ANY($3::bigint[]))
   AND ($4::boolean OR NOT mc.hidden)
   AND ($5::text IS NULL
        OR parley_changed_since(mc.member_change_xid, $5)
@@ -149,19 +149,20 @@ ORDER BY mc.pinned DESC, mc.updated_at DESC, mc.id DESC
 type ListConversationsParams struct {
 	UserID         int64
 	ConversationID *int64
-	GroupID        *int64
+	GroupIds       []int64
 	IncludeHidden  bool
 	Since          *string
 }
 
 // The caller's conversations as the protocol's Conversation, in one query:
-// the list (hidden ones left out), one conversation, or what changed since a
-// sync cursor (hidden ones included, so a client can drop them).
+// the list (hidden ones left out), one conversation, the channels of some
+// groups, or what changed since a sync cursor (hidden ones included, so a
+// client can drop them).
 func (q *Queries) ListConversations(ctx context.Context, arg ListConversationsParams) ([]MemberConversation, error) {
 	rows, err := q.db.Query(ctx, listConversations,
 		arg.UserID,
 		arg.ConversationID,
-		arg.GroupID,
+		arg.GroupIds,
 		arg.IncludeHidden,
 		arg.Since,
 	)

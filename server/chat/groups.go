@@ -47,13 +47,18 @@ func (s *Service) requireRole(ctx context.Context, me Actor, gid int64, least st
 }
 
 // groups returns userID's groups (one with groupID, or those changed since
-// a cursor) with their channels: two queries, whatever the count.
+// a cursor) with their channels: two queries, whatever the count, and the
+// second reads only those groups' channels.
 func groups(ctx context.Context, q *store.Queries, userID int64, groupID *int64, since *string) ([]Group, error) {
 	rows, err := q.ListUserGroups(ctx, store.ListUserGroupsParams{UserID: userID, GroupID: groupID, Since: since})
 	if err != nil || len(rows) == 0 {
 		return []Group{}, err
 	}
-	convs, err := q.ListConversations(ctx, store.ListConversationsParams{UserID: userID, GroupID: groupID, IncludeHidden: true})
+	ids := make([]int64, len(rows))
+	for i, g := range rows {
+		ids[i] = g.ID
+	}
+	convs, err := q.ListConversations(ctx, store.ListConversationsParams{UserID: userID, GroupIds: ids, IncludeHidden: true})
 	if err != nil {
 		return nil, err
 	}
