@@ -84,7 +84,12 @@ FROM conversations c
 WHERE c.id = m.conversation_id AND m.conversation_id = @conversation_id AND m.user_id = @user_id;
 
 -- name: ListRemovals :many
-SELECT conversation_id FROM removals WHERE user_id = @user_id AND parley_changed_since(change_xid, @since::text);
+-- A change older than the cursor's xmin was seen by it (or rolled back),
+-- so the index range starts there: a sync reads the recent tombstones,
+-- however many older ones the user has.
+SELECT conversation_id FROM removals
+WHERE user_id = @user_id AND change_xid >= pg_snapshot_xmin((@since::text)::pg_snapshot)::text::bigint
+  AND parley_changed_since(change_xid, @since::text);
 
 -- name: SyncCursor :one
 -- The snapshot the next sync compares against.

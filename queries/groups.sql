@@ -129,7 +129,10 @@ SELECT unnest(@user_ids::bigint[]), @group_id::bigint
 ON CONFLICT (user_id, group_id) DO UPDATE SET change_xid = parley_xid();
 
 -- name: ListGroupRemovals :many
-SELECT group_id FROM group_removals WHERE user_id = @user_id AND parley_changed_since(change_xid, @since::text);
+-- As ListRemovals: the index range starts at the cursor's xmin.
+SELECT group_id FROM group_removals
+WHERE user_id = @user_id AND change_xid >= pg_snapshot_xmin((@since::text)::pg_snapshot)::text::bigint
+  AND parley_changed_since(change_xid, @since::text);
 
 -- name: CreateInvite :one
 INSERT INTO invites (code, group_id, created_by, max_uses, expires_at)

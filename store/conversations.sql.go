@@ -378,7 +378,9 @@ func (q *Queries) ListMemberViews(ctx context.Context, arg ListMemberViewsParams
 }
 
 const listRemovals = `-- name: ListRemovals :many
-SELECT conversation_id FROM removals WHERE user_id = $1 AND parley_changed_since(change_xid, $2::text)
+SELECT conversation_id FROM removals
+WHERE user_id = $1 AND change_xid >= pg_snapshot_xmin(($2::text)::pg_snapshot)::text::bigint
+  AND parley_changed_since(change_xid, $2::text)
 `
 
 type ListRemovalsParams struct {
@@ -386,6 +388,9 @@ type ListRemovalsParams struct {
 	Since  string
 }
 
+// A change older than the cursor's xmin was seen by it (or rolled back),
+// so the index range starts there: a sync reads the recent tombstones,
+// however many older ones the user has.
 func (q *Queries) ListRemovals(ctx context.Context, arg ListRemovalsParams) ([]int64, error) {
 	rows, err := q.db.Query(ctx, listRemovals, arg.UserID, arg.Since)
 	if err != nil {

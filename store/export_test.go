@@ -4,3 +4,7 @@ package store
 const ListPresenceWatchersSQL = listPresenceWatchers
 
 const ListConversationsSQL = listConversations
+
+const ListRemovalsSQL = listRemovals
+
+const ListGroupRemovalsSQL = listGroupRemovals

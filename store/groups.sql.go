@@ -567,7 +567,9 @@ func (q *Queries) ListGroupMembersByID(ctx context.Context, arg ListGroupMembers
 }
 
 const listGroupRemovals = `-- name: ListGroupRemovals :many
-SELECT group_id FROM group_removals WHERE user_id = $1 AND parley_changed_since(change_xid, $2::text)
+SELECT group_id FROM group_removals
+WHERE user_id = $1 AND change_xid >= pg_snapshot_xmin(($2::text)::pg_snapshot)::text::bigint
+  AND parley_changed_since(change_xid, $2::text)
 `
 
 type ListGroupRemovalsParams struct {
@@ -575,6 +577,7 @@ type ListGroupRemovalsParams struct {
 	Since  string
 }
 
+// As ListRemovals: the index range starts at the cursor's xmin.
 func (q *Queries) ListGroupRemovals(ctx context.Context, arg ListGroupRemovalsParams) ([]int64, error) {
 	rows, err := q.db.Query(ctx, listGroupRemovals, arg.UserID, arg.Since)
 	if err != nil {

@@ -1,0 +1,66 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/parleychat/parley/store"
+	"github.com/parleychat/parley/store/storetest"
+)
+
+// A sync reads the tombstones made since its cursor from the index range
+// that starts at the cursor's xmin, not every tombstone the user has.
+func TestSyncTombstonesReadFromTheCursor(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.New(t)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := db.Pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO users (username, display_name, password_hash) VALUES ('u1', 'U', 'x')`)
+	// 20,000 old tombstones of each kind, from transactions long committed
+	exec(`INSERT INTO removals (user_id, conversation_id, change_xid) SELECT 1, g, 3 FROM generate_series(1, 20000) g`)
+	exec(`INSERT INTO group_removals (user_id, group_id, change_xid) SELECT 1, g, 3 FROM generate_series(1, 20000) g`)
+	exec(`VACUUM ANALYZE removals`)
+	exec(`VACUUM ANALYZE group_removals`)
+	var cursor string
+	if err := db.Pool.QueryRow(ctx, `SELECT pg_current_snapshot()::text`).Scan(&cursor); err != nil {
+		t.Fatal(err)
+	}
+	exec(`INSERT INTO removals (user_id, conversation_id) VALUES (1, 30001), (1, 30002)`)
+	exec(`INSERT INTO group_removals (user_id, group_id) VALUES (1, 30001)`)
+
+	gone, err := db.ListRemovals(ctx, store.ListRemovalsParams{UserID: 1, Since: cursor})
+	if err != nil || len(gone) != 2 {
+		t.Fatalf("ListRemovals = %v, %v; want the 2 made since the cursor", gone, err)
+	}
+	groups, err := db.ListGroupRemovals(ctx, store.ListGroupRemovalsParams{UserID: 1, Since: cursor})
+	if err != nil || len(groups) != 1 || groups[0] != 30001 {
+		t.Fatalf("ListGroupRemovals = %v, %v; want [30001]", groups, err)
+	}
+
+	for name, sql := range map[string]string{"removals": store.ListRemovalsSQL, "group_removals": store.ListGroupRemovalsSQL} {
+		var raw []byte
+		if err := db.Pool.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+sql, int64(1), cursor).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		var plan []struct {
+			Plan struct {
+				Hit  int `json:"Shared Hit Blocks"`
+				Read int `json:"Shared Read Blocks"`
+			}
+		}
+		if err := json.Unmarshal(raw, &plan); err != nil || len(plan) != 1 {
+			t.Fatalf("plan %s: %v", raw, err)
+		}
+		// the whole user's range is over a hundred pages
+		if b := plan[0].Plan.Hit + plan[0].Plan.Read; b > 12 {
+			t.Errorf("%s: a sync touched %d buffers for 3 new tombstones among 20,000; want a handful:\n%s", name, b, raw)
+		} else {
+			t.Logf("%s: %d buffers", name, b)
+		}
+	}
+}
