@@ -334,7 +334,8 @@ CREATE TABLE files (
 );
 CREATE INDEX files_message ON files (message_id, position) WHERE message_id IS NOT NULL;
 CREATE INDEX files_unsent ON files (created_at) WHERE message_id IS NULL;
-CREATE INDEX files_uploader ON files (uploader_id);
+-- with size, so an uploader's quota check reads the index alone
+CREATE INDEX files_uploader ON files (uploader_id) INCLUDE (size);
 CREATE INDEX files_thumb_pending ON files (created_at) WHERE thumb_state = 'pending';
 CREATE UNIQUE INDEX files_key ON files (key);
 CREATE INDEX files_thumb_key ON files (thumb_key) WHERE thumb_key IS NOT NULL;

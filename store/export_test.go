@@ -8,3 +8,5 @@ const ListConversationsSQL = listConversations
 const ListRemovalsSQL = listRemovals
 
 const ListGroupRemovalsSQL = listGroupRemovals
+
+const UploadedBytesSQL = uploadedBytes

@@ -64,3 +64,44 @@ func TestSyncTombstonesReadFromTheCursor(t *testing.T) {
 		}
 	}
 }
+
+// The upload quota's sum reads the uploader's index entries alone, not
+// each of their files' rows.
+func TestUploadedBytesReadsTheIndex(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.New(t)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := db.Pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO users (username, display_name, password_hash) SELECT 'u' || g, 'U', 'x' FROM generate_series(1, 20) g`)
+	exec(`INSERT INTO files (uploader_id, name, content_type, size, sha256, key)
+		SELECT 1 + g % 20, 'f', 'text/plain', g, '\x00', 'k' || g FROM generate_series(1, 20000) g`)
+	exec(`VACUUM ANALYZE files`)
+	used, err := db.UploadedBytes(ctx, 1)
+	// uploader 1 has g = 20, 40, …, 20000: 20 × (1 + … + 1000)
+	if want := int64(20 * 1000 * 1001 / 2); err != nil || used != want {
+		t.Fatalf("UploadedBytes = %d, %v; want %d", used, err, want)
+	}
+	var raw []byte
+	if err := db.Pool.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+store.UploadedBytesSQL, int64(1)).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	var plan []struct {
+		Plan struct {
+			Hit  int `json:"Shared Hit Blocks"`
+			Read int `json:"Shared Read Blocks"`
+		}
+	}
+	if err := json.Unmarshal(raw, &plan); err != nil || len(plan) != 1 {
+		t.Fatalf("plan %s: %v", raw, err)
+	}
+	// 1,000 files spread over the table's pages would touch most of them
+	if b := plan[0].Plan.Hit + plan[0].Plan.Read; b > 20 {
+		t.Errorf("the quota sum touched %d buffers for 1,000 files; want the index's few:\n%s", b, raw)
+	} else {
+		t.Logf("%d buffers", b)
+	}
+}
