@@ -34,3 +34,32 @@ SELECT m.conversation_id, m.user_id
 FROM members m
 JOIN (SELECT unnest(@conversation_ids::bigint[]) AS conversation_id, unnest(@user_ids::bigint[]) AS user_id) v
   ON m.conversation_id = v.conversation_id AND m.user_id = v.user_id;
+
+-- name: ReceiptCounts :many
+-- For each seq from @from_seq to @to_seq (at most last_seq, and at most
+-- @most of them, the newest): how many members other than @user_id have
+-- it delivered and read. One pass over the members who have delivered the
+-- first of them, grouped by watermark, then sums from the newest seq down:
+-- one row per seq, however large the channel is.
+WITH top AS (
+    SELECT LEAST(@to_seq::bigint, c.last_seq) AS hi, @most::bigint AS most
+    FROM conversations c WHERE c.id = @conversation_id
+), span AS (
+    SELECT GREATEST(@from_seq::bigint, top.hi - top.most + 1) AS lo, top.hi FROM top
+), base AS MATERIALIZED (
+    SELECT LEAST(m.delivered_seq, span.hi) AS d, LEAST(m.read_seq, span.hi) AS r, span.lo
+    FROM members m, span
+    WHERE m.conversation_id = @conversation_id AND m.user_id <> @user_id AND m.delivered_seq >= span.lo
+), d AS (
+    SELECT base.d AS seq, count(*) AS n FROM base GROUP BY base.d
+), r AS (
+    SELECT base.r AS seq, count(*) AS n FROM base WHERE base.r >= base.lo GROUP BY base.r
+)
+SELECT s.seq::bigint AS seq,
+       (sum(coalesce(d.n, 0)) OVER w)::bigint AS delivered,
+       (sum(coalesce(r.n, 0)) OVER w)::bigint AS read
+FROM span CROSS JOIN generate_series(span.lo, span.hi) AS s(seq)
+LEFT JOIN d ON d.seq = s.seq
+LEFT JOIN r ON r.seq = s.seq
+WINDOW w AS (ORDER BY s.seq DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+ORDER BY s.seq;

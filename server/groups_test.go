@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -511,5 +512,70 @@ func TestJoiningLaterMakesHistoryNotUnread(t *testing.T) {
 	ge.member.say(second.Conversation.ID, "first words")
 	if c := added.conversation(second.Conversation.ID); c.JoinedSeq != 0 || c.UnreadCount != 1 {
 		t.Fatalf("a channel made after joining: %+v; want joined_seq 0, 1 unread", c)
+	}
+}
+
+// receipt_counts answers "read by k of n" per message, counting the other
+// members, with one row per seq asked for.
+func TestReceiptCounts(t *testing.T) {
+	ge := newGroup(t)
+	e := ge.e
+	gen := ge.general()
+	extra := e.user("extra")
+	ge.owner.must(201, "POST", ge.path("/members"), map[string]any{"user_id": extra.ID})
+	for i := 1; i <= 5; i++ {
+		ge.owner.say(gen, fmt.Sprintf("message %d", i))
+	}
+	rp := fmt.Sprintf("/api/v1/conversations/%d/receipts", gen)
+	ge.admin.must(204, "POST", rp, map[string]any{"read_seq": 3})
+	ge.member.must(204, "POST", rp, map[string]any{"delivered_seq": 5, "read_seq": 1})
+	extra.must(204, "POST", rp, map[string]any{"delivered_seq": 2})
+
+	type count struct{ Seq, Delivered, Read int64 }
+	counts := func(u *user, query string) []count {
+		t.Helper()
+		var out struct{ Counts []count }
+		u.must(200, "GET", fmt.Sprintf("/api/v1/conversations/%d/receipt_counts?%s", gen, query), nil).decode(t, &out)
+		return out.Counts
+	}
+	// the owner sent all five; the other three: admin read 3, member
+	// delivered 5 and read 1, extra delivered 2
+	want := []count{{1, 3, 2}, {2, 3, 1}, {3, 2, 1}, {4, 1, 0}, {5, 1, 0}}
+	if got := counts(ge.owner, "from=1"); !slices.Equal(got, want) {
+		t.Fatalf("counts from 1 = %v; want %v", got, want)
+	}
+	if got := counts(ge.owner, "from=4"); !slices.Equal(got, want[3:]) {
+		t.Fatalf("counts from 4 = %v; want %v", got, want[3:])
+	}
+	if got := counts(ge.owner, "from=2&to=3"); !slices.Equal(got, want[1:3]) {
+		t.Fatalf("counts from 2 to 3 = %v; want %v", got, want[1:3])
+	}
+	if got := counts(ge.owner, "from=5&to=900"); !slices.Equal(got, want[4:]) {
+		t.Fatalf("counts from 5 to 900 = %v; want %v (to stops at last_seq)", got, want[4:])
+	}
+	if got := counts(ge.owner, "from=6"); len(got) != 0 {
+		t.Fatalf("counts after the last message = %v; want none", got)
+	}
+	// the member's view leaves the member out and counts the owner, whose
+	// own sends moved their watermarks to 5
+	if got := counts(ge.member, "from=5"); !slices.Equal(got, []count{{5, 1, 1}}) {
+		t.Fatalf("the member's counts at 5 = %v; want the owner alone", got)
+	}
+
+	for _, bad := range []struct{ query, field string }{
+		{"", "from"}, {"from=0", "from"}, {"from=-3", "from"}, {"from=abc", "from"}, {"from=3&to=2", "to"},
+	} {
+		r := ge.owner.do("GET", fmt.Sprintf("/api/v1/conversations/%d/receipt_counts?%s", gen, bad.query), nil)
+		if code, field := r.errCode(t); r.Status != 400 || code != "validation_failed" || field != bad.field {
+			t.Errorf("?%s: %d %s %s; want 400 validation_failed on %s", bad.query, r.Status, code, field, bad.field)
+		}
+	}
+	for _, u := range []*user{ge.eve, ge.removed} {
+		if r := u.do("GET", fmt.Sprintf("/api/v1/conversations/%d/receipt_counts?from=1", gen), nil); r.Status != 404 {
+			t.Errorf("%s, not a member: %d %s; want 404", u.Username, r.Status, r.Body)
+		}
+	}
+	if r := ge.owner.do("GET", "/api/v1/conversations/999999/receipt_counts?from=1", nil); r.Status != 404 {
+		t.Errorf("an unknown conversation: %d; want 404", r.Status)
 	}
 }

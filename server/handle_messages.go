@@ -48,6 +48,18 @@ func (s *Server) listReceipts(r *http.Request, me chat.Actor, in convPath) (any,
 	return map[string]any{"receipts": out}, err
 }
 
+func (s *Server) receiptCounts(r *http.Request, me chat.Actor, in struct {
+	convPath
+	From *int64 `query:"from"`
+	To   *int64 `query:"to"`
+}) (any, error) {
+	if in.From == nil {
+		return nil, chat.Validation("from", "from (a seq) is required.")
+	}
+	out, err := s.chat.ReceiptCounts(r.Context(), me, in.ID, *in.From, in.To)
+	return map[string]any{"counts": out}, err
+}
+
 type messagePath struct {
 	ConversationID int64 `path:"id"`
 	Seq            int64 `path:"seq"`

@@ -87,6 +87,7 @@ func (s *Server) routes() http.Handler {
 
 			r.Get("/conversations/{id}/receipts", endpoint(s, ok, s.listReceipts))
 			r.Post("/conversations/{id}/receipts", endpoint(s, ok, s.postReceipts))
+			r.Get("/conversations/{id}/receipt_counts", endpoint(s, ok, s.receiptCounts))
 
 			r.Get("/groups", endpoint(s, ok, s.listGroups))
 			r.Post("/groups", endpoint(s, made, s.createGroup))

@@ -174,3 +174,73 @@ func (q *Queries) ListReceipts(ctx context.Context, conversationID int64) ([]Lis
 	}
 	return items, nil
 }
+
+const receiptCounts = `-- name: ReceiptCounts :many
+WITH top AS (
+    SELECT LEAST($1::bigint, c.last_seq) AS hi, $2::bigint AS most
+    FROM conversations c WHERE c.id = $3
+), span AS (
+    SELECT GREATEST($4::bigint, top.hi - top.most + 1) AS lo, top.hi FROM top
+), base AS MATERIALIZED (
+    SELECT LEAST(m.delivered_seq, span.hi) AS d, LEAST(m.read_seq, span.hi) AS r, span.lo
+    FROM members m, span
+    WHERE m.conversation_id = $3 AND m.user_id <> $5 AND m.delivered_seq >= span.lo
+), d AS (
+    SELECT base.d AS seq, count(*) AS n FROM base GROUP BY base.d
+), r AS (
+    SELECT base.r AS seq, count(*) AS n FROM base WHERE base.r >= base.lo GROUP BY base.r
+)
+SELECT s.seq::bigint AS seq,
+       (sum(coalesce(d.n, 0)) OVER w)::bigint AS delivered,
+       (sum(coalesce(r.n, 0)) OVER w)::bigint AS read
+FROM span CROSS JOIN generate_series(span.lo, span.hi) AS s(seq)
+LEFT JOIN d ON d.seq = s.seq
+LEFT JOIN r ON r.seq = s.seq
+WINDOW w AS (ORDER BY s.seq DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+ORDER BY s.seq
+`
+
+type ReceiptCountsParams struct {
+	ToSeq          int64
+	Most           int64
+	ConversationID int64
+	FromSeq        int64
+	UserID         int64
+}
+
+type ReceiptCountsRow struct {
+	Seq       int64
+	Delivered int64
+	Read      int64
+}
+
+// For each seq from @from_seq to @to_seq (at most last_seq, and at most
+// @most of them, the newest): how many members other than @user_id have
+// it delivered and read. One pass over the members who have delivered the
+// first of them, grouped by watermark, then sums from the newest seq down:
+// one row per seq, however large the channel is.
+func (q *Queries) ReceiptCounts(ctx context.Context, arg ReceiptCountsParams) ([]ReceiptCountsRow, error) {
+	rows, err := q.db.Query(ctx, receiptCounts,
+		arg.ToSeq,
+		arg.Most,
+		arg.ConversationID,
+		arg.FromSeq,
+		arg.UserID,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReceiptCountsRow{}
+	for rows.Next() {
+		var i ReceiptCountsRow
+		if err := rows.Scan(&i.Seq, &i.Delivered, &i.Read); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

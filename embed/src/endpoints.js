@@ -38,6 +38,8 @@ export const deleteReaction = (id, seq, emoji) => api('DELETE', `/conversations/
 export const deletePreviews = (id, seq) => api('DELETE', `/conversations/${id}/messages/${seq}/previews`)
 export { upload } from './api.js'
 export const getReceipts = (id) => api('GET', `/conversations/${id}/receipts`)
+export const getReceiptCounts = (id, from, to) =>
+  api('GET', `/conversations/${id}/receipt_counts?from=${from}` + (to ? `&to=${to}` : ''))
 export const postReceipts = (id, body) => api('POST', `/conversations/${id}/receipts`, body)
 
 // ---- push ----

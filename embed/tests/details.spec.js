@@ -150,6 +150,55 @@ test('channels: one name per run of messages, receipts on hover, "1 member"', as
   await friend.context.close()
 })
 
+test('a channel of more than 100 members shows read counts without listing every member', async ({ browser, playwright }) => {
+  test.setTimeout(120_000)
+  const owner = await signup(browser, uniq('big'))
+  const p = owner.page
+  const { group } = await api(p, 'POST', '/groups', { name: 'Everyone' })
+  const channel = group.channels[0].id
+  const { message } = await api(p, 'POST', `/conversations/${channel}/messages`, { client_id: 'hello', body: 'hello, all of you' })
+  // 101 more members, three of whom read the message
+  const members = []
+  for (let i = 0; i < 101; i++) {
+    const ctx = await playwright.request.newContext({ baseURL: p.url() })
+    const r = await ctx.post('/api/v1/auth/signup', { data: { username: uniq('m'), password: 'a good password' } })
+    members.push({ ctx, id: (await r.json()).user.id })
+  }
+  await api(p, 'POST', `/groups/${group.id}/members`, { user_ids: members.map((m) => m.id) })
+  for (const m of members.slice(0, 3)) {
+    expect((await m.ctx.post(`/api/v1/conversations/${channel}/receipts`, { data: { read_seq: message.seq } })).status()).toBe(204)
+  }
+  // this page may open the channel from its cached size first (1 member)
+  // and count once a sync corrects it
+  await p.goto(`/g/${group.id}/c/${channel}`)
+  const mine = p.getByTestId('message').last()
+  await mine.hover()
+  const readBy = mine.getByTestId('read-by')
+  await expect(readBy).toHaveText('read by 3 of 101')
+  await expect(readBy).toHaveAttribute('title', 'Read by 3 members')
+  // a new message is read by nobody yet
+  const composer = p.getByRole('textbox', { name: 'Message' })
+  await composer.fill('one more')
+  await composer.press('Enter')
+  await p.getByTestId('message').last().hover()
+  await expect(p.getByTestId('message').last().getByTestId('read-by')).toHaveText('read by 0 of 101')
+  // a device with nothing cached counts from the start and never lists
+  // the channel's 102 watermarks
+  const fresh = await browser.newContext()
+  const f = await fresh.newPage()
+  const listed = []
+  f.on('request', (r) => { if (new URL(r.url()).pathname.endsWith(`/conversations/${channel}/receipts`)) listed.push(r.method()) })
+  const { user: me } = await api(p, 'GET', '/me')
+  expect((await f.request.post('/api/v1/auth/login', { data: { username: me.username, password: 'a good password' } })).ok()).toBe(true)
+  await f.goto(`/g/${group.id}/c/${channel}`)
+  await f.getByTestId('message').nth(-2).hover()
+  await expect(f.getByTestId('message').nth(-2).getByTestId('read-by')).toHaveText('read by 3 of 101')
+  expect(listed.filter((m) => m === 'GET')).toEqual([])
+  for (const m of members) await m.ctx.dispose()
+  await fresh.close()
+  await owner.context.close()
+})
+
 test('access tokens: made, shown once, work as a Bearer token, revoked', async ({ page }) => {
   await page.goto('/signup')
   await page.getByLabel('Username').fill(`tok${Date.now().toString(36)}`)

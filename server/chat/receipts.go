@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -211,6 +212,48 @@ func (s *Service) ListReceipts(ctx context.Context, me Actor, convID int64) ([]R
 	out := make([]Receipt, len(rows))
 	for i, row := range rows {
 		out[i] = Receipt{row.UserID, row.DeliveredSeq, row.ReadSeq}
+	}
+	return out, nil
+}
+
+// MaxReceiptCounts is the most seqs one ReceiptCounts answers for.
+const MaxReceiptCounts = 200
+
+// ReceiptCount is how many of the other members have a message delivered
+// and read.
+type ReceiptCount struct {
+	Seq       int64 `json:"seq"`
+	Delivered int64 `json:"delivered"`
+	Read      int64 `json:"read"`
+}
+
+// ReceiptCounts answers "read by k of n" for the messages from one seq to
+// another (at most MaxReceiptCounts of them, the newest; to defaults to the
+// last), counting the members other than the caller: one entry per seq
+// however large the channel is, where listing every member's watermarks
+// grows with it.
+func (s *Service) ReceiptCounts(ctx context.Context, me Actor, convID, from int64, to *int64) ([]ReceiptCount, error) {
+	if from < 1 {
+		return nil, Validation("from", "from must be a seq, 1 or more.")
+	}
+	last := int64(math.MaxInt64)
+	if to != nil {
+		if *to < from {
+			return nil, Validation("to", "to must not be below from.")
+		}
+		last = *to
+	}
+	if _, err := s.db.GetMember(ctx, store.GetMemberParams{ConversationID: convID, UserID: me.ID()}); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.ReceiptCounts(ctx, store.ReceiptCountsParams{
+		ConversationID: convID, UserID: me.ID(), FromSeq: from, ToSeq: last, Most: MaxReceiptCounts})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ReceiptCount, len(rows))
+	for i, row := range rows {
+		out[i] = ReceiptCount{row.Seq, row.Delivered, row.Read}
 	}
 	return out, nil
 }

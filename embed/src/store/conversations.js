@@ -32,6 +32,7 @@ export function dropConversation(id) {
   delete state.conversations[id]
   delete state.messages[id]
   delete state.receipts[id]
+  delete state.receiptCounts[id]
 }
 
 // fetchConversation loads a conversation this device has not seen yet.

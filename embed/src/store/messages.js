@@ -127,6 +127,57 @@ export function onReceipt(r) {
   }
 }
 
+// A channel of more than LARGE members gets no receipt events (docs/protocol.md).
+const LARGE = 100
+const isLarge = (c) => (c.member_count || 0) > LARGE
+
+// loadCounts adds the read counts of seqs from..to (the newest 200 of
+// them; to defaults to the last) to what a large channel holds.
+async function loadCounts(convId, from, to) {
+  const { counts } = await ep.getReceiptCounts(convId, Math.max(from, 1), to)
+  const cur = state.receiptCounts[convId] || { lo: Infinity, hi: 0, bySeq: {} }
+  for (const x of counts) cur.bySeq[x.seq] = { delivered: x.delivered, read: x.read }
+  if (counts.length) {
+    cur.lo = Math.min(cur.lo, counts[0].seq)
+    cur.hi = Math.max(cur.hi, counts[counts.length - 1].seq)
+  }
+  state.receiptCounts[convId] = cur
+}
+
+// loadReceipts fetches what "read by k of n" needs in a channel: in a
+// large one counts per message (its receipts are not pushed, and listing
+// every member's would grow with it), in a small one every member's
+// watermarks, which name the readers. The chat view calls it again when a
+// channel it shows crosses the size (a cached size, corrected by a sync).
+export async function loadReceipts(convId) {
+  const c = state.conversations[convId]
+  if (!c || c.kind !== 'channel') return
+  if (isLarge(c)) {
+    const m = messageBucket(convId)
+    delete state.receiptCounts[convId]
+    await loadCounts(convId, m.list.length ? m.list[0].seq : 1)
+    return
+  }
+  delete state.receiptCounts[convId]
+  const { receipts } = await ep.getReceipts(convId)
+  const map = {}
+  for (const r of receipts) map[r.user_id] = { delivered_seq: r.delivered_seq, read_seq: r.read_seq }
+  state.receipts[convId] = map
+  // a sync made it large meanwhile
+  if (isLarge(c)) await loadReceipts(convId)
+}
+
+export { isLarge as isLargeChannel }
+
+// readCount is how many other members of a large channel have read seq:
+// null where the counts loaded do not reach (older history), 0 past them
+// (sent since).
+export function readCount(convId, seq) {
+  const cur = state.receiptCounts[convId]
+  if (!cur || seq < cur.lo) return null
+  return cur.bySeq[seq]?.read || 0
+}
+
 // readers lists the other members of a channel who have read seq.
 export function readers(convId, seq) {
   const m = state.receipts[convId] || {}
@@ -240,13 +291,7 @@ export async function openConversation(convId) {
   } else if (lastSeq(m) < c.last_seq) {
     await fetchAfter(convId, lastSeq(m))
   }
-  if (c.kind === 'channel') {
-    // "read by k of n": the watermarks, and the names behind them
-    const [{ receipts }] = await Promise.all([ep.getReceipts(convId), c.group_id ? loadMembers(c.group_id).catch(() => null) : null])
-    const map = {}
-    for (const r of receipts) map[r.user_id] = { delivered_seq: r.delivered_seq, read_seq: r.read_seq }
-    state.receipts[convId] = map
-  }
+  if (c.kind === 'channel') await Promise.all([loadReceipts(convId), c.group_id ? loadMembers(c.group_id).catch(() => null) : null])
   markRead(convId)
   return readBefore
 }
@@ -283,6 +328,10 @@ export async function loadOlder(convId) {
   const out = await ep.getMessages(convId, params)
   insert(convId, out.messages)
   m.hasMore = out.has_more
+  const c = state.conversations[convId]
+  if (c && c.kind === 'channel' && isLarge(c) && out.messages.length) {
+    await loadCounts(convId, out.messages[0].seq, out.messages[out.messages.length - 1].seq).catch(() => {})
+  }
   return out.messages.length
 }
 

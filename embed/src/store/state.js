@@ -11,6 +11,8 @@ export const state = reactive({
   members: {}, // group id → [Member], for groups whose page was opened
   invites: {}, // group id → [Invite], for admins
   receipts: {}, // channel id → { user id: { delivered_seq, read_seq } }
+  // large channel id → { lo, hi, bySeq: { seq: { delivered, read } } }
+  receiptCounts: {},
   messages: {}, // conversation id → { list: [Message by seq], pending: [optimistic], hasMore, loaded }
   contacts: [],
   presence: {}, // user id → { online, last_seen }
@@ -38,7 +40,7 @@ export function onReset(fn) {
 // reset forgets everything about the signed-in user.
 export function reset() {
   Object.assign(state, {
-    user: null, conversations: {}, groups: {}, members: {}, invites: {}, receipts: {}, messages: {},
+    user: null, conversations: {}, groups: {}, members: {}, invites: {}, receipts: {}, receiptCounts: {}, messages: {},
     contacts: [], presence: {}, typing: {}, cursor: null, openId: null, connection: 'offline',
   })
   for (const k of Object.keys(userCache)) delete userCache[k]
