@@ -183,3 +183,27 @@ test('an edit that arrives while the history is on its way is not undone by it',
   await expect(bubble(b, 'first draft')).toHaveCount(0)
   await b.unroute(`**/api/v1/conversations/${conversation.id}/messages?*`)
 })
+
+test('a message deleted before it is read stops counting as unread', async ({ browser }) => {
+  const aliceName = uniq('alice')
+  const alice = await signup(browser, aliceName)
+  const bob = await signup(browser, uniq('bob'))
+  const { user: bobUser } = await api(bob.page, 'GET', '/me')
+  const { conversation } = await api(alice.page, 'POST', '/direct', { user_id: bobUser.id })
+  const cid = conversation.id
+  await api(alice.page, 'POST', `/conversations/${cid}/messages`, { client_id: 'one', body: 'one' })
+  const b = bob.page
+  await b.goto(`/c/${cid}`)
+  await expect(bubble(b, 'one')).toBeVisible()
+  // bob leaves the chat for his contacts; the app keeps the history it loaded
+  await b.getByRole('link', { name: 'Contacts' }).click()
+  await expect(b).toHaveURL(/\/contacts$/)
+  await api(alice.page, 'POST', `/conversations/${cid}/messages`, { client_id: 'two', body: 'two' })
+  const { message: three } = await api(alice.page, 'POST', `/conversations/${cid}/messages`, { client_id: 'three', body: 'three' })
+  const row = (n) => b.getByRole('link', { name: new RegExp(`${aliceName}.*${n} unread`) })
+  await expect(row(2)).toBeVisible()
+  await alice.page.request.fetch(`/api/v1/conversations/${cid}/messages/${three.seq}`, { method: 'DELETE' })
+  await expect(row(1)).toBeVisible()
+  await alice.context.close()
+  await bob.context.close()
+})

@@ -192,7 +192,7 @@ function countUnread(c) {
   const m = state.messages[c.id]
   const from = Math.max(c.read_seq, c.cleared_seq || 0, c.joined_seq || 0)
   if (m && m.list.length && m.list[0].seq <= from + 1) {
-    return m.list.filter((x) => x.seq > from && x.sender_id !== state.user.id).length
+    return m.list.filter((x) => x.seq > from && x.sender_id !== state.user.id && !x.deleted).length
   }
   return Math.min(c.unread_count || 0, c.last_seq - c.read_seq)
 }
@@ -495,6 +495,8 @@ export function onMessageUpdated(msg) {
   if (q && (q.version || 1) <= msg.version) quotes[`${msg.conversation_id}:${msg.seq}`] = msg
   const c = state.conversations[msg.conversation_id]
   if (c?.last_message && c.last_message.seq === msg.seq && (c.last_message.version || 1) <= msg.version) c.last_message = msg
+  // a deleted message is not unread any more (as the server counts)
+  if (c && msg.deleted && msg.seq > c.read_seq) c.unread_count = countUnread(c)
 }
 
 function find(convId, seq) {
