@@ -15,12 +15,7 @@ import (
 func TestReceiptCountsCountWhatTheWatermarksSay(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.New(t)
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if _, err := db.Pool.Exec(ctx, sql, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	exec := execer(t, db)
 	const members, last = 300, int64(300)
 	exec(`INSERT INTO users (username, display_name, password_hash) SELECT 'u' || g, 'U', 'x' FROM generate_series(1, $1::int) g`, members)
 	exec(`INSERT INTO groups (name) VALUES ('g')`)

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/parleychat/parley/store"
@@ -16,12 +15,7 @@ import (
 func TestUnreadCountsAreBounded(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.New(t)
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if _, err := db.Pool.Exec(ctx, sql, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	exec := execer(t, db)
 	exec(`INSERT INTO users (username, display_name, password_hash) VALUES ('u1', 'U', 'x'), ('u2', 'U', 'x')`)
 	exec(`INSERT INTO conversations (kind, direct_key) VALUES ('direct', '1:2')`)
 	exec(`INSERT INTO members (conversation_id, user_id) VALUES (1, 1), (1, 2)`)
@@ -47,22 +41,8 @@ func TestUnreadCountsAreBounded(t *testing.T) {
 	blocks := func() int {
 		t.Helper()
 		exec(`VACUUM ANALYZE messages`)
-		var raw []byte
-		err := db.Pool.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+store.ListConversationsSQL,
-			int64(1), int64(1), nil, false, nil).Scan(&raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []struct {
-			Plan struct {
-				Hit  int `json:"Shared Hit Blocks"`
-				Read int `json:"Shared Read Blocks"`
-			}
-		}
-		if err := json.Unmarshal(raw, &plan); err != nil || len(plan) != 1 {
-			t.Fatalf("plan %s: %v", raw, err)
-		}
-		return plan[0].Plan.Hit + plan[0].Plan.Read
+		b, _ := planBuffers(t, db, store.ListConversationsSQL, int64(1), int64(1), nil, false, nil)
+		return b
 	}
 
 	addMessages(1, 140)
